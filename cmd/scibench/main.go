@@ -29,7 +29,12 @@ type command struct {
 
 // commands is the subcommand table; one line per subcommand.
 var commands = map[string]command{
-	"version": {"print the version", cmdVersion},
+	"allreduce-bench": {"measure ring all-reduce bandwidth and latency", cmdAllreduceBench},
+	"data":            {"prepare or generate benchmark data", cmdData},
+	"run":             {"run a benchmark with data-parallel workers", cmdRun},
+	"submit":          {"render and submit Slurm/LSF jobs for a scaling sweep", cmdSubmit},
+	"version":         {"print the version", cmdVersion},
+	"train-bench":     {"engine throughput on synthetic batches", cmdTrainBench},
 }
 
 func main() {

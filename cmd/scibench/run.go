@@ -1,0 +1,672 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scibench/scibench/pkg/bench"
+	"github.com/scibench/scibench/pkg/bench/earthquake"
+	"github.com/scibench/scibench/pkg/blas"
+	"github.com/scibench/scibench/pkg/cluster"
+	"github.com/scibench/scibench/pkg/collective"
+	"github.com/scibench/scibench/pkg/config"
+	"github.com/scibench/scibench/pkg/launch"
+	"github.com/scibench/scibench/pkg/metrics"
+	"github.com/scibench/scibench/pkg/train"
+)
+
+// runFlags are the flags of `scibench run`.
+type runFlags struct {
+	bench       string
+	config      string
+	nproc       int
+	sets        []string
+	data        string
+	out         string
+	resume      bool
+	metricsPort int
+	push        string
+	timeout     time.Duration
+	verbose     bool
+	flagArgs    []string // the arguments without BENCH, passed on to workers
+}
+
+type setList []string
+
+func (s *setList) String() string     { return strings.Join(*s, ",") }
+func (s *setList) Set(v string) error { *s = append(*s, v); return nil }
+
+// usageError is a bad command line, config or input: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &runFlags{}
+	var sets setList
+	fs.StringVar(&f.config, "config", "", "benchmark config YAML (default: the benchmark's reference settings)")
+	fs.IntVar(&f.nproc, "nproc", 1, "local workers to spawn (ignored under srun/jsrun/mpirun)")
+	fs.Var(&sets, "set", "override a config key, key=value (repeatable)")
+	fs.StringVar(&f.data, "data", "", "prepared-data directory (default: data_dir, else runs/cache)")
+	fs.StringVar(&f.out, "out", "", "run directory (default: out_dir, else runs/<bench>-<timestamp>)")
+	fs.BoolVar(&f.resume, "resume", false, "resume from the last checkpoint in the run directory")
+	fs.IntVar(&f.metricsPort, "metrics-port", 0, "serve Prometheus /metrics on this port (+ local rank); 0 = off")
+	fs.StringVar(&f.push, "push", "", "Pushgateway URL to push each rank's metrics to")
+	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "deadline of every collective operation (a dead peer ends the job after this)")
+	fs.BoolVar(&f.verbose, "v", false, "verbose logging")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: scibench run BENCH [--config FILE] [--nproc N] [--set k=v]... [--data DIR] [--out DIR] [--resume]")
+		names := make([]string, 0, len(bench.Benchmarks))
+		for n := range bench.Benchmarks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(stderr, "benchmarks: %s\n", strings.Join(names, ", "))
+		fs.PrintDefaults()
+	}
+	// BENCH may come before or after the flags.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		f.bench, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	f.flagArgs = args
+	if f.bench == "" && fs.NArg() > 0 {
+		f.bench = fs.Arg(0)
+		rest := fs.Args()[1:]
+		f.flagArgs = append(args[:len(args)-len(rest)-1:len(args)-len(rest)-1], rest...)
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.bench == "" {
+		fs.Usage()
+		return nil, errors.New("missing BENCH")
+	}
+	if f.nproc < 1 || f.nproc > launch.MaxProc {
+		return nil, fmt.Errorf("--nproc %d outside [1,%d]", f.nproc, launch.MaxProc)
+	}
+	if f.metricsPort < 0 || f.metricsPort > 65535 {
+		return nil, fmt.Errorf("--metrics-port %d outside [0,65535]", f.metricsPort)
+	}
+	if f.timeout <= 0 {
+		return nil, fmt.Errorf("--timeout %v must be positive", f.timeout)
+	}
+	f.sets = sets
+	return f, nil
+}
+
+// cmdRun is `scibench run`: the launcher when no worker environment is
+// found (spawning --nproc workers of this binary), the worker otherwise.
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseRunFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "scibench run: %v\n", err)
+		return exitUsage
+	}
+	b, ok := bench.Benchmarks[f.bench]
+	if !ok {
+		fmt.Fprintf(stderr, "scibench run: unknown benchmark %q\n", f.bench)
+		return exitUsage
+	}
+	cfg, err := b.LoadConfig(f.config, f.sets)
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench run: %v\n", err)
+		return exitUsage
+	}
+	info, inJob, err := cluster.FromEnv(os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench run: %v\n", err)
+		return exitUsage
+	}
+	common := b.Common(cfg)
+	// under a scheduler every rank must derive the same default directory
+	stamp := time.Now().UTC().Format("20060102-150405")
+	if inJob && info.JobID != "" {
+		stamp = info.JobID
+	}
+	out := firstNonEmpty(f.out, common.OutDir, filepath.Join("runs", b.Name+"-"+stamp))
+	data := firstNonEmpty(f.data, common.DataDir, filepath.Join("runs", "cache"))
+	lvl := slog.LevelInfo
+	if f.verbose {
+		lvl = slog.LevelDebug
+	}
+	if !inJob {
+		return runLauncher(ctx, f, b, cfg, out, data, stdout, stderr, lvl)
+	}
+	return runWorker(ctx, f, b, cfg, info, out, data, stdout, stderr, lvl)
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// runLauncher prepares the data once, then runs the workers: in-process for
+// --nproc 1, as child processes otherwise.
+func runLauncher(ctx context.Context, f *runFlags, b bench.Benchmark, cfg any, out, data string, stdout, stderr io.Writer, lvl slog.Level) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	outAbs, err := filepath.Abs(out)
+	if err == nil {
+		err = os.MkdirAll(outAbs, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench run: run directory %s: %v\n", out, err)
+		return exitUsage
+	}
+	dataAbs, err := filepath.Abs(data)
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench run: data directory %s: %v\n", data, err)
+		return exitUsage
+	}
+	if f.resume {
+		if err := checkResumable(outAbs); err != nil {
+			fmt.Fprintf(stderr, "scibench run: %v\n", err)
+			return exitUsage
+		}
+	}
+	if b.Prepare != nil {
+		if err := b.Prepare(ctx, cfg, bench.Env{DataDir: dataAbs, Logger: log}); err != nil {
+			fmt.Fprintf(stderr, "scibench run: %v\n", err)
+			if ctx.Err() != nil {
+				return exitInterrupted
+			}
+			return exitUsage
+		}
+	}
+	if f.nproc == 1 {
+		return runWorker(ctx, f, b, cfg, cluster.Local(), outAbs, dataAbs, stdout, stderr, lvl)
+	}
+	wargs := append([]string{"run", b.Name}, f.flagArgs...)
+	wargs = append(wargs, "--out", outAbs, "--data", dataAbs)
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench run: %v\n", err)
+		return exitFailed
+	}
+	log.Info("launching workers", "nproc", f.nproc, "out", outAbs)
+	err = launch.Run(ctx, launch.Config{NProc: f.nproc, Path: exe, Args: wargs, Stdout: stdout, Stderr: stderr, Logger: log})
+	resPath := filepath.Join(outAbs, "result.json")
+	if err != nil {
+		code := exitFailed
+		var we *launch.WorkerError
+		switch {
+		case errors.As(err, &we) && we.ExitCode == exitUsage:
+			code = exitUsage
+		case errors.Is(err, launch.ErrInterrupted) || ctx.Err() != nil:
+			code = exitInterrupted
+		}
+		if _, serr := os.Stat(resPath); serr != nil {
+			// rank 0 could not write it: leave a failed result behind
+			r := &metrics.Result{Benchmark: b.Name, Version: version, GitCommit: gitCommit(), Status: metrics.StatusFailed,
+				Error: err.Error(), WorldSize: f.nproc, Nodes: 1, Config: cfg, EndTime: time.Now()}
+			if code == exitInterrupted {
+				r.Status = metrics.StatusAborted
+			}
+			_ = r.WriteFile(resPath)
+		}
+		fmt.Fprintf(stderr, "scibench run: %v\nrun directory: %s\n", err, outAbs)
+		return code
+	}
+	fmt.Fprintf(stdout, "run directory: %s\n", outAbs)
+	return exitOK
+}
+
+// checkResumable verifies the latest checkpoint before anything is started.
+func checkResumable(out string) error {
+	p, err := train.LatestCheckpoint(filepath.Join(out, "checkpoint"))
+	if err != nil || p == "" {
+		return err
+	}
+	_, err = train.ReadCheckpoint(p)
+	return err
+}
+
+// exitCodeFor maps a worker error to an exit code: bad input is 2.
+func exitCodeFor(ctx context.Context, err error) int {
+	var ce *config.Error
+	var de *earthquake.DataError
+	var ue usageError
+	switch {
+	case ctx.Err() != nil:
+		return exitInterrupted
+	case errors.As(err, &ue):
+		return exitInterrupted
+	case errors.As(err, &ce), errors.As(err, &de), errors.Is(err, train.ErrCheckpoint),
+		errors.Is(err, train.ErrConfig), errors.Is(err, train.ErrDivision),
+		errors.Is(err, earthquake.ErrConfig), errors.Is(err, earthquake.ErrBadOption):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// worker is the state of one rank's run.
+type worker struct {
+	f      *runFlags
+	b      bench.Benchmark
+	cfg    any
+	common config.Common
+	info   cluster.Info
+	out    string
+	log    *slog.Logger
+	stdout io.Writer
+
+	mllog  *metrics.MLLog
+	mlFile *os.File
+	sw     *metrics.StopWatch
+	reg    *prometheus.Registry
+	wm     *metrics.WorkerMetrics
+	result *metrics.Result
+	prog   *metrics.Progress
+	mu     sync.Mutex
+}
+
+func runWorker(ctx context.Context, f *runFlags, b bench.Benchmark, cfg any, info cluster.Info, out, data string, stdout, stderr io.Writer, lvl slog.Level) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("rank", info.Rank)
+	w := &worker{f: f, b: b, cfg: cfg, common: b.Common(cfg), info: info, out: out, log: log, stdout: stdout}
+	err := w.run(ctx, data)
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench run: rank %d: %v\n", info.Rank, err)
+		return exitCodeFor(ctx, err)
+	}
+	return exitOK
+}
+
+func (w *worker) rank0() bool { return w.info.Rank == 0 }
+
+func (w *worker) run(ctx context.Context, data string) (err error) {
+	if err := os.MkdirAll(w.out, 0o755); err != nil {
+		return usageError{fmt.Errorf("run directory: %w", err)}
+	}
+	start := time.Now()
+	w.sw = metrics.NewStopWatch(nil, nil)
+	w.sw.SetTag(w.b.Name)
+	_ = w.sw.Start("total")
+	_ = w.sw.Start("init")
+	w.result = &metrics.Result{Benchmark: w.b.Name, Version: version, GitCommit: gitCommit(), Status: metrics.StatusFailed,
+		SubmissionDivision: w.common.Division, WorldSize: w.info.WorldSize, Nodes: max(1, len(w.info.Hosts)),
+		Config: w.cfg, StartTime: start}
+	for range w.info.WorldSize {
+		w.result.Devices = append(w.result.Devices, "cpu")
+	}
+	if t := w.common.Target; t.Metric != "" {
+		w.result.Target = &metrics.Target{Metric: t.Metric, Value: metrics.Num(t.Value), Mode: t.Mode}
+	}
+	// whatever happens below, rank 0 leaves a result.json and a closed mllog
+	defer func() {
+		if !w.rank0() {
+			return
+		}
+		if err != nil {
+			w.result.Status = metrics.StatusFailed
+			if ctx.Err() != nil {
+				w.result.Status = metrics.StatusAborted
+			}
+			w.result.Error = err.Error()
+			w.result.EndTime = time.Now()
+			w.result.Finalize()
+			if w.mllog != nil {
+				_ = w.mllog.LogResult(w.result.Summary())
+				_ = w.mllog.RunStop(metrics.StatusAborted)
+			}
+			if werr := w.result.WriteFile(filepath.Join(w.out, "result.json")); werr != nil {
+				w.log.Error("could not write result.json", "err", werr)
+			}
+		}
+		if w.mlFile != nil {
+			w.mlFile.Close()
+		}
+	}()
+
+	threads := w.common.Threads
+	if threads == 0 {
+		threads = max(1, runtime.NumCPU()/max(1, w.info.LocalWorldSize))
+	}
+	blas.SetThreads(threads)
+
+	// communicator first: a peer that cannot start fails everyone early
+	var comm train.Comm = train.Local{}
+	if w.info.WorldSize > 1 {
+		c, err := collective.New(ctx, collective.Config{Rank: w.info.Rank, WorldSize: w.info.WorldSize,
+			MasterAddr: w.info.MasterAddr, MasterPort: w.info.MasterPort, Token: w.info.Token,
+			Timeout: w.f.timeout, Logger: w.log})
+		if err != nil {
+			return fmt.Errorf("communicator: %w", err)
+		}
+		defer c.Close()
+		comm = train.Collective{C: c}
+	}
+
+	// Prometheus registry of this worker
+	w.reg = prometheus.NewRegistry()
+	if w.wm, err = metrics.NewWorkerMetrics(w.reg, w.info.Rank); err != nil {
+		return err
+	}
+	if w.f.metricsPort > 0 {
+		host := w.info.MasterAddr
+		if w.info.WorldSize == 1 || host == "" {
+			host = "127.0.0.1"
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(w.f.metricsPort+w.info.LocalRank))
+		sctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := metrics.Serve(sctx, addr, w.reg); err != nil {
+				w.log.Warn("metrics server", "addr", addr, "err", err)
+			}
+		}()
+		defer func() { cancel(); wg.Wait() }()
+		w.log.Info("serving metrics", "url", "http://"+addr+"/metrics")
+	}
+
+	_ = w.sw.Start("data")
+	run, err := w.b.Setup(ctx, w.cfg, bench.Env{DataDir: data, Rank: w.info.Rank, World: w.info.WorldSize, Logger: w.log})
+	_ = w.sw.Stop("data")
+	if err != nil {
+		return err
+	}
+	tc := run.Train
+	tc.CheckpointDir = filepath.Join(w.out, "checkpoint")
+	tc.Resume = w.f.resume
+	tc.Logger = w.log
+	tc.Observe = w.observe
+	tc.AfterStep = w.afterStep(tc.GlobalBatch)
+	tc.Progress = w.progress
+	var history []train.EpochRecord
+	if w.f.resume {
+		if p, err := train.LatestCheckpoint(tc.CheckpointDir); err != nil {
+			return err
+		} else if p != "" {
+			ck, err := train.ReadCheckpoint(p)
+			if err != nil {
+				return err
+			}
+			history = ck.History
+		}
+	}
+	tr, err := train.New(tc, run.Task, run.Optimizer, comm)
+	if err != nil {
+		return err
+	}
+
+	if w.rank0() {
+		w.mlFile, err = os.Create(filepath.Join(w.out, "mllog.log"))
+		if err != nil {
+			return fmt.Errorf("mllog: %w", err)
+		}
+		w.mllog = metrics.NewMLLog(w.mlFile, nil)
+		div := w.common.Division
+		errs := []error{
+			w.mllog.LogSubmission(metrics.Submission{Benchmark: w.b.Name, Org: "scibench", Division: div,
+				Version: metrics.SubmissionVersion(w.b.Name, version), GitCommit: gitCommit(), Status: "research",
+				Platform: runtime.GOOS + "/" + runtime.GOARCH + " cpu", POCName: "scibench", POCEmail: "scibench@localhost"}),
+			w.mllog.LogInit(metrics.RunInit{Ranks: w.info.WorldSize, Nodes: max(1, len(w.info.Hosts)),
+				Seed: w.common.Seed, GlobalBatchSize: tc.GlobalBatch, TrainSamples: run.TrainSamples,
+				EvalSamples: run.EvalSamples, OptName: run.Optimizer.Name(), OptBaseLearningRate: run.Optimizer.LR()}),
+			w.mllog.RunStart(),
+		}
+		// a resumed run replays the epochs of its checkpoint so the log stays one sequence
+		for _, h := range history {
+			errs = append(errs, w.mllog.EpochStart(h.Epoch), w.mllog.EpochStop(h.Epoch))
+			if len(h.Eval) > 0 {
+				errs = append(errs, w.mllog.EvalStart(h.Epoch))
+				names := make([]string, 0, len(h.Eval))
+				for n := range h.Eval {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					errs = append(errs, w.mllog.Event(n, h.Eval[n], metrics.Meta{"epoch_num": h.Epoch, "replayed": true}))
+				}
+				errs = append(errs, w.mllog.EvalStop(h.Epoch))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		fmt.Fprintf(w.stdout, "%s: %d worker(s), global batch %d, %d training windows/epoch, %d epochs, %d parameters\n",
+			w.b.Name, w.info.WorldSize, tc.GlobalBatch, run.TrainSamples, tc.Epochs, run.Task.Arena().Size())
+	}
+	_ = w.sw.Stop("init")
+
+	_ = w.sw.Start("train")
+	res, err := tr.Run(ctx)
+	_ = w.sw.Stop("train")
+	if err != nil {
+		return err
+	}
+	_ = w.sw.Stop("total")
+	return w.finish(ctx, comm, res, history)
+}
+
+// observe turns loop events into mllog records (rank 0) and metrics.
+func (w *worker) observe(ev train.Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch ev.Kind {
+	case "epoch_start":
+		w.wm.SetEpoch(ev.Epoch)
+		_ = w.mllog.EpochStart(ev.Epoch)
+	case "epoch_stop":
+		_ = w.mllog.EpochStop(ev.Epoch)
+		if w.rank0() && ev.Record != nil {
+			fmt.Fprintf(w.stdout, "epoch %d: train %.2fs, %.0f samples/s, loss %.6g\n", ev.Epoch, ev.Record.TrainTimeS,
+				ev.Record.SamplesPerS, ev.Record.TrainLoss)
+		}
+		w.prog = nil
+		if w.f.push != "" {
+			w.pushMetrics()
+		}
+	case "eval_start":
+		if ev.Epoch > 0 {
+			_ = w.mllog.EvalStart(ev.Epoch)
+		} else {
+			_ = w.mllog.BlockStart("final_eval")
+		}
+	case "eval_stop":
+		if ev.Epoch > 0 {
+			for _, m := range ev.Metrics {
+				meta := metrics.Meta{"epoch_num": ev.Epoch, "name": m.Name}
+				for k, v := range m.Meta {
+					meta[k] = v
+				}
+				_ = w.mllog.Event(m.Key, m.Value, meta)
+			}
+			_ = w.mllog.EvalStop(ev.Epoch)
+			if w.rank0() && ev.Record != nil {
+				fmt.Fprintf(w.stdout, "epoch %d: eval %.2fs%s\n", ev.Epoch, ev.Record.EvalTimeS, headline(ev.Metrics))
+			}
+		} else {
+			_ = w.mllog.BlockStop("final_eval")
+		}
+	case "restore_best":
+		if w.rank0() {
+			fmt.Fprintln(w.stdout, "restored the lowest-training-loss weights")
+		}
+	}
+}
+
+// headline picks a few metrics for the per-epoch line.
+func headline(ms []train.Metric) string {
+	var b strings.Builder
+	for _, m := range ms {
+		switch m.Name {
+		case "val_mse", "nnse_ST_2w", "nnse_SV_2w":
+			fmt.Fprintf(&b, ", %s %.4f", m.Name, m.Value)
+		}
+	}
+	return b.String()
+}
+
+func (w *worker) afterStep(globalBatch int) func(train.StepReport) {
+	return func(s train.StepReport) {
+		loss := math.NaN()
+		if s.LocalSamples > 0 {
+			loss = s.LossSum / float64(s.LocalSamples)
+		}
+		sps := 0.0
+		if s.Seconds > 0 {
+			sps = float64(globalBatch) / s.Seconds
+		}
+		w.wm.Step(loss, sps, time.Now())
+		w.wm.AddWait(time.Duration(s.WaitSeconds * 1e9))
+	}
+}
+
+// progress shows the progress of long epochs on rank 0.
+func (w *worker) progress(epoch, step, steps int) {
+	if !w.rank0() || steps < 100 {
+		return
+	}
+	if w.prog == nil {
+		w.prog = metrics.NewProgress(os.Stderr, steps, fmt.Sprintf("epoch %d", epoch))
+		w.prog.EveryPercent = 25
+	}
+	_ = w.prog.Set(step)
+}
+
+func (w *worker) pushMetrics() {
+	ctx, cancel := context.WithTimeout(context.Background(), metrics.PushTimeout)
+	defer cancel()
+	if err := metrics.Push(ctx, w.f.push, "scibench_"+w.b.Name, map[string]string{"job_id": w.info.JobID, "rank": strconv.Itoa(w.info.Rank)}, w.reg); err != nil {
+		w.log.Warn("push", "url", w.f.push, "err", err)
+	}
+}
+
+// finish writes the run directory: every rank its metrics exposition,
+// rank 0 result.json, trace.json, stopwatch.csv and the closing mllog
+// records, and prints the report.
+func (w *worker) finish(ctx context.Context, comm train.Comm, res *train.Result, history []train.EpochRecord) error {
+	for _, c := range res.Comm {
+		if c.Rank == w.info.Rank {
+			w.wm.AddAllReduce(time.Duration(c.AllReduceS*1e9), int64(c.Bytes))
+		}
+	}
+	promName := "metrics.prom"
+	if !w.rank0() {
+		promName = fmt.Sprintf("metrics-rank%d.prom", w.info.Rank)
+	}
+	if err := metrics.WriteProm(filepath.Join(w.out, promName), w.reg); err != nil {
+		w.log.Warn("metrics.prom", "err", err)
+	}
+	if w.f.push != "" {
+		w.pushMetrics()
+	}
+	if !w.rank0() {
+		return nil
+	}
+	r := w.result
+	r.Status = metrics.StatusSuccess
+	r.EndTime = time.Now()
+	r.Metrics = map[string]metrics.Num{}
+	for _, m := range res.Metrics {
+		r.Metrics[m.Name] = metrics.Num(m.Value)
+	}
+	for _, e := range res.Epochs {
+		er := metrics.EpochResult{Epoch: e.Epoch, TrainTimeS: metrics.Num(e.TrainTimeS), EvalTimeS: metrics.Num(e.EvalTimeS),
+			SamplesPerS: metrics.Num(e.SamplesPerS), TrainLoss: metrics.Num(e.TrainLoss), Eval: map[string]metrics.Num{}}
+		for k, v := range e.Eval {
+			er.Eval[k] = metrics.Num(v)
+		}
+		r.Epochs = append(r.Epochs, er)
+	}
+	for _, c := range res.Comm {
+		r.Comm = append(r.Comm, metrics.CommStats{Rank: c.Rank, Bytes: int64(c.Bytes), AllReduceS: metrics.Num(c.AllReduceS), WaitS: metrics.Num(c.WaitS)})
+	}
+	r.Timers = w.sw.Timers()
+	for k, v := range res.Timers {
+		r.Timers["loop_"+k] = metrics.Num(v)
+	}
+	r.Finalize()
+	if res.TargetReached {
+		r.TimeToSolutionS = metrics.Num(res.TimeToSolutionS)
+	}
+	if r.Target != nil {
+		r.Target.Reached = res.TargetReached
+	}
+	errs := []error{w.mllog.LogResult(r.Summary()), w.mllog.RunStop(metrics.StatusSuccess)}
+
+	perRank := make([][]metrics.Event, comm.Size())
+	for _, e := range res.Trace {
+		if e.Rank < 0 || e.Rank >= len(perRank) {
+			continue
+		}
+		tid, cat := 0, "compute"
+		switch e.Phase {
+		case "allreduce":
+			tid, cat = 1, "comm"
+		case "wait":
+			cat = "comm"
+		case "data", "checkpoint":
+			cat = "io"
+		}
+		perRank[e.Rank] = append(perRank[e.Rank], metrics.Event{Name: e.Phase, Cat: cat, TS: int64(e.StartUS), Dur: int64(math.Max(1, e.DurUS)), PID: e.Rank, TID: tid})
+	}
+	errs = append(errs,
+		metrics.WriteTraceFile(filepath.Join(w.out, "trace.json"), perRank),
+		w.sw.WriteCSV(filepath.Join(w.out, "stopwatch.csv")),
+		r.WriteFile(filepath.Join(w.out, "result.json")),
+	)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	// the report
+	var buf bytes.Buffer
+	fmt.Fprintln(&buf)
+	if w.b.Report != nil {
+		w.b.Report(&buf, res.Metrics)
+	}
+	fmt.Fprintf(&buf, "epoch times (s):")
+	for _, e := range res.Epochs {
+		fmt.Fprintf(&buf, " %d:%.2f", e.Epoch, e.TrainTimeS)
+	}
+	fmt.Fprintf(&buf, "\nsamples/s: last %.0f, median(epochs>=2) %.0f; total %.1fs\n", float64(r.SamplesPerS), float64(r.SamplesPerSMedian), res.TotalS)
+	if len(res.Comm) > 1 {
+		fmt.Fprintf(&buf, "all-reduce wait per rank (s):")
+		for _, c := range res.Comm {
+			fmt.Fprintf(&buf, " %d:%.2f", c.Rank, c.WaitS)
+		}
+		fmt.Fprintf(&buf, " (rank %d waited least: the straggler)\n", res.Straggler)
+	}
+	if res.TargetReached {
+		fmt.Fprintf(&buf, "target %s reached: time to solution %.1fs\n", w.common.Target.Metric, res.TimeToSolutionS)
+	}
+	_ = w.sw.Summary(&buf)
+	fmt.Fprintf(&buf, "run directory: %s\n", w.out)
+	_, err := w.stdout.Write(buf.Bytes())
+	return err
+}

@@ -1,0 +1,270 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/scibench/scibench/pkg/blas"
+	"github.com/scibench/scibench/pkg/tensor"
+)
+
+// LSTM is one Keras-compatible LSTM layer over [N, T, In] inputs with
+// backpropagation through time. Gates are packed in Keras order i, f, c, o:
+// kernel W [In, 4H], recurrent kernel U [H, 4H], bias b [4H].
+//
+//	z_t = (x_t⊙m_x)·W + (h_{t−1}⊙m_h)·U + b
+//	i, f, o = RecAct(z_i, z_f, z_o);  g = Act(z_c)
+//	c_t = f⊙c_{t−1} + i⊙g;  h_t = o⊙Act(c_t)
+//
+// m_x and m_h are the dropout and recurrent-dropout masks (inverted
+// scaling), drawn once per Forward in training and fixed across time steps,
+// as Keras' LSTM (implementation 2) does; a rate of 0 disables them.
+// Multi-layer LSTMs stack layers with ReturnSequences set on all but the
+// last. The output is [N, T, H] (ReturnSequences) or [N, H] (last h).
+type LSTM struct {
+	In, Units        int
+	Act, RecAct      Activation
+	ReturnSequences  bool
+	Dropout          float64
+	RecurrentDropout float64
+	W, U, B          *Param
+
+	rng          *rand.Rand
+	frozen       bool // tests: reuse masks
+	dropX, dropH bool // masks in use this pass
+	mx, mh       []float32
+	x            *tensor.Tensor
+	xd           tensor.Tensor // x⊙m_x when dropX
+	xin          []float32     // xd.Data or x.Data
+	n, t         int
+	z            []float32 // gate activations [N, T, 4H]
+	c, ac, hd    []float32 // c_t, Act(c_t), h_{t−1}⊙m_h: [N, T, H]
+	h            tensor.Tensor
+	last         tensor.Tensor
+	dz           []float32
+	dhn, dcn     []float32
+	dx           tensor.Tensor
+}
+
+// LSTMConfig configures NewLSTM. The zero Activation is Linear, not Keras'
+// tanh/sigmoid: start from DefaultLSTMConfig and change what differs
+// (earthquake: Act SELUAct, dropout 0.2, recurrent dropout 0.2).
+type LSTMConfig struct {
+	In, Units        int
+	Act, RecAct      Activation
+	ReturnSequences  bool
+	Dropout          float64
+	RecurrentDropout float64
+	Seed             uint64 // dropout mask stream (vary it per rank)
+}
+
+// DefaultLSTMConfig returns Keras' defaults: tanh activation, sigmoid
+// recurrent activation, no dropout.
+func DefaultLSTMConfig(in, units int) LSTMConfig {
+	return LSTMConfig{In: in, Units: units, Act: TanhAct, RecAct: SigmoidAct}
+}
+
+// NewLSTM registers "name.kernel" (glorot_uniform), "name.recurrent_kernel"
+// (orthogonal) and "name.bias" (zero, forget-gate part 1: unit_forget_bias)
+// in a, drawing initial values from rng.
+func NewLSTM(a *Arena, name string, cfg LSTMConfig, rng *rand.Rand) *LSTM {
+	h := cfg.Units
+	l := &LSTM{
+		In: cfg.In, Units: h, Act: cfg.Act, RecAct: cfg.RecAct,
+		ReturnSequences: cfg.ReturnSequences, Dropout: cfg.Dropout,
+		RecurrentDropout: cfg.RecurrentDropout, rng: NewRand(cfg.Seed),
+	}
+	l.W = a.Param(name+".kernel", cfg.In, 4*h)
+	l.U = a.Param(name+".recurrent_kernel", h, 4*h)
+	l.B = a.Param(name+".bias", 4*h)
+	GlorotUniform(l.W.W, cfg.In, 4*h, rng)
+	Orthogonal(l.U.W, h, 4*h, rng)
+	for j := h; j < 2*h; j++ {
+		l.B.W[j] = 1
+	}
+	return l
+}
+
+// Params returns W, U and b.
+func (l *LSTM) Params() []*Param { return []*Param{l.W, l.U, l.B} }
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// Forward runs the recurrence over all time steps.
+func (l *LSTM) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
+	if len(x.Shape) != 3 || x.Shape[2] != l.In {
+		panic(fmt.Sprintf("nn: LSTM %s: input shape %v, want [N, T, %d]", l.W.Name, x.Shape, l.In))
+	}
+	n, T, F, H := x.Shape[0], x.Shape[1], l.In, l.Units
+	G := 4 * H
+	l.x, l.n, l.t = x, n, T
+	l.dropX = train && l.Dropout > 0
+	l.dropH = train && l.RecurrentDropout > 0
+	l.xin = x.Data
+	if l.dropX {
+		if len(l.mx) != n*F {
+			l.frozen = false
+		}
+		l.mx = grow(l.mx, n*F)
+		if !l.frozen {
+			fillMask(l.mx, l.Dropout, l.rng)
+		}
+		l.xd.Ensure(x.Shape...)
+		for s := 0; s < n; s++ {
+			m := l.mx[s*F : (s+1)*F]
+			for t := 0; t < T; t++ {
+				o := (s*T + t) * F
+				xr, dr := x.Data[o:o+F], l.xd.Data[o:o+F]
+				for j, v := range xr {
+					dr[j] = v * m[j]
+				}
+			}
+		}
+		l.xin = l.xd.Data
+	}
+	if l.dropH {
+		if len(l.mh) != n*H {
+			l.frozen = false
+		}
+		l.mh = grow(l.mh, n*H)
+		if !l.frozen {
+			fillMask(l.mh, l.RecurrentDropout, l.rng)
+		}
+	}
+	l.z = grow(l.z, n*T*G)
+	l.c = grow(l.c, n*T*H)
+	l.ac = grow(l.ac, n*T*H)
+	l.hd = grow(l.hd, n*T*H)
+	l.h.Ensure(n, T, H)
+	z, c, ac, hd, h := l.z, l.c, l.ac, l.hd, l.h.Data
+	for r := 0; r < n*T; r++ {
+		copy(z[r*G:(r+1)*G], l.B.W)
+	}
+	blas.Sgemm(false, false, n*T, G, F, 1, l.xin, F, l.W.W, G, 1, z, G)
+	for t := 0; t < T; t++ {
+		if t == 0 {
+			for s := 0; s < n; s++ {
+				clear(hd[s*T*H : s*T*H+H])
+			}
+		} else {
+			for s := 0; s < n; s++ {
+				cur, prev := (s*T+t)*H, (s*T+t-1)*H
+				if l.dropH {
+					m := l.mh[s*H : (s+1)*H]
+					for j := 0; j < H; j++ {
+						hd[cur+j] = h[prev+j] * m[j]
+					}
+				} else {
+					copy(hd[cur:cur+H], h[prev:prev+H])
+				}
+			}
+			blas.Sgemm(false, false, n, G, H, 1, hd[t*H:], T*H, l.U.W, G, 1, z[t*G:], T*G)
+		}
+		for s := 0; s < n; s++ {
+			r := s*T + t
+			zr := z[r*G : (r+1)*G]
+			l.RecAct.apply(zr[:2*H], zr[:2*H])
+			l.Act.apply(zr[2*H:3*H], zr[2*H:3*H])
+			l.RecAct.apply(zr[3*H:], zr[3*H:])
+			o := r * H
+			for j := 0; j < H; j++ {
+				var cp float32
+				if t > 0 {
+					cp = c[o-H+j]
+				}
+				cv := zr[H+j]*cp + zr[j]*zr[2*H+j]
+				c[o+j] = cv
+				a := l.Act.scalar(cv)
+				ac[o+j] = a
+				h[o+j] = zr[3*H+j] * a
+			}
+		}
+	}
+	if l.ReturnSequences {
+		return &l.h
+	}
+	l.last.Ensure(n, H)
+	for s := 0; s < n; s++ {
+		copy(l.last.Data[s*H:(s+1)*H], h[(s*T+T-1)*H:(s*T+T)*H])
+	}
+	return &l.last
+}
+
+// Backward runs backpropagation through time, accumulates dW, dU, db and
+// returns dL/dx [N, T, In].
+func (l *LSTM) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	n, T, F, H := l.n, l.t, l.In, l.Units
+	G := 4 * H
+	l.dz = grow(l.dz, n*T*G)
+	l.dhn = grow(l.dhn, n*H)
+	l.dcn = grow(l.dcn, n*H)
+	clear(l.dhn)
+	clear(l.dcn)
+	z, c, ac, dz, dhn, dcn := l.z, l.c, l.ac, l.dz, l.dhn, l.dcn
+	for t := T - 1; t >= 0; t-- {
+		for s := 0; s < n; s++ {
+			r := s*T + t
+			zr, dr := z[r*G:(r+1)*G], dz[r*G:(r+1)*G]
+			o := r * H
+			for j := 0; j < H; j++ {
+				dh := dhn[s*H+j]
+				if l.ReturnSequences {
+					dh += dy.Data[o+j]
+				} else if t == T-1 {
+					dh += dy.Data[s*H+j]
+				}
+				i, f, g, og := zr[j], zr[H+j], zr[2*H+j], zr[3*H+j]
+				a := ac[o+j]
+				dc := dcn[s*H+j] + dh*og*l.Act.deriv(a)
+				var cp float32
+				if t > 0 {
+					cp = c[o-H+j]
+				}
+				dr[j] = dc * g * l.RecAct.deriv(i)
+				dr[H+j] = dc * cp * l.RecAct.deriv(f)
+				dr[2*H+j] = dc * i * l.Act.deriv(g)
+				dr[3*H+j] = dh * a * l.RecAct.deriv(og)
+				dcn[s*H+j] = dc * f
+			}
+		}
+		if t > 0 {
+			blas.Sgemm(false, true, n, H, G, 1, dz[t*G:], T*G, l.U.W, G, 0, dhn, H)
+			if l.dropH {
+				for i, m := range l.mh {
+					dhn[i] *= m
+				}
+			}
+		}
+	}
+	bg := l.B.G
+	for r := 0; r < n*T; r++ {
+		for j, v := range dz[r*G : (r+1)*G] {
+			bg[j] += v
+		}
+	}
+	l.B.MarkReady()
+	blas.Sgemm(true, false, H, G, n*T, 1, l.hd, H, dz, G, 1, l.U.G, G)
+	l.U.MarkReady()
+	blas.Sgemm(true, false, F, G, n*T, 1, l.xin, F, dz, G, 1, l.W.G, G)
+	l.W.MarkReady()
+	l.dx.Ensure(n, T, F)
+	blas.Sgemm(false, true, n*T, F, G, 1, dz, G, l.W.W, G, 0, l.dx.Data, F)
+	if l.dropX {
+		for s := 0; s < n; s++ {
+			m := l.mx[s*F : (s+1)*F]
+			for t := 0; t < T; t++ {
+				o := (s*T + t) * F
+				dr := l.dx.Data[o : o+F]
+				for j := range dr {
+					dr[j] *= m[j]
+				}
+			}
+		}
+	}
+	return &l.dx
+}
