@@ -218,9 +218,8 @@ func TestAllreduceBenchKilledWorker(t *testing.T) {
 	if took := time.Since(start); took > 20*time.Second {
 		t.Fatalf("job ended %v after start (deadline 30s, death should be detected at once)", took)
 	}
-	if we.Rank != 1 {
-		t.Fatalf("first failed worker is rank %d, want 1: %v\nstderr:\n%s", we.Rank, err, errOut)
-	}
+	// The launcher may see a survivor exit (having detected the loss)
+	// before it reaps the killed rank, so any rank may be reported first.
 	named := false
 	for _, l := range strings.Split(errOut, "\n") {
 		if (strings.HasPrefix(l, "[rank 0]") || strings.HasPrefix(l, "[rank 2]")) && strings.Contains(l, "rank 1 (host 127.0.0.1)") {

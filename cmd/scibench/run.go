@@ -290,6 +290,9 @@ type worker struct {
 	result *metrics.Result
 	prog   *metrics.Progress
 	mu     sync.Mutex
+	// open mllog intervals, closed on abort so the log stays one sequence
+	openEpoch, openEval int
+	openBlock           bool
 }
 
 func runWorker(ctx context.Context, f *runFlags, b bench.Benchmark, cfg any, info cluster.Info, out, data string, stdout, stderr io.Writer, lvl slog.Level) int {
@@ -337,6 +340,16 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 			w.result.EndTime = time.Now()
 			w.result.Finalize()
 			if w.mllog != nil {
+				w.mu.Lock()
+				if w.openEval > 0 {
+					_ = w.mllog.EvalStop(w.openEval)
+				} else if w.openEpoch > 0 {
+					_ = w.mllog.EpochStop(w.openEpoch)
+				}
+				if w.openBlock {
+					_ = w.mllog.BlockStop("final_eval")
+				}
+				w.mu.Unlock()
 				_ = w.mllog.LogResult(w.result.Summary())
 				_ = w.mllog.RunStop(metrics.StatusAborted)
 			}
@@ -480,8 +493,10 @@ func (w *worker) observe(ev train.Event) {
 	case "epoch_start":
 		w.wm.SetEpoch(ev.Epoch)
 		_ = w.mllog.EpochStart(ev.Epoch)
+		w.openEpoch = ev.Epoch
 	case "epoch_stop":
 		_ = w.mllog.EpochStop(ev.Epoch)
+		w.openEpoch = 0
 		if w.rank0() && ev.Record != nil {
 			fmt.Fprintf(w.stdout, "epoch %d: train %.2fs, %.0f samples/s, loss %.6g\n", ev.Epoch, ev.Record.TrainTimeS,
 				ev.Record.SamplesPerS, ev.Record.TrainLoss)
@@ -493,8 +508,10 @@ func (w *worker) observe(ev train.Event) {
 	case "eval_start":
 		if ev.Epoch > 0 {
 			_ = w.mllog.EvalStart(ev.Epoch)
+			w.openEval = ev.Epoch
 		} else {
 			_ = w.mllog.BlockStart("final_eval")
+			w.openBlock = true
 		}
 	case "eval_stop":
 		if ev.Epoch > 0 {
@@ -506,11 +523,13 @@ func (w *worker) observe(ev train.Event) {
 				_ = w.mllog.Event(m.Key, m.Value, meta)
 			}
 			_ = w.mllog.EvalStop(ev.Epoch)
+			w.openEval = 0
 			if w.rank0() && ev.Record != nil {
 				fmt.Fprintf(w.stdout, "epoch %d: eval %.2fs%s\n", ev.Epoch, ev.Record.EvalTimeS, headline(ev.Metrics))
 			}
 		} else {
 			_ = w.mllog.BlockStop("final_eval")
+			w.openBlock = false
 		}
 	case "restore_best":
 		if w.rank0() {

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scibench/scibench/pkg/metrics"
 )
 
 // TestRunInterruptWritesAbortedResult interrupts a 2-worker run after its
@@ -66,5 +69,13 @@ func TestRunInterruptWritesAbortedResult(t *testing.T) {
 	}
 	if r := readResult(t, out); r.Status != "aborted" {
 		t.Fatalf("result.json status %q, want aborted", r.Status)
+	}
+	f, err := os.Open(filepath.Join(out, "mllog.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := metrics.CheckMLLogSequence(f); err != nil {
+		t.Fatalf("aborted run's mllog: %v", err)
 	}
 }

@@ -141,7 +141,8 @@ type Comm struct {
 	watchID     uint64
 	curWatch    atomic.Uint64
 	stage       []byte
-	seqMax      int // largest chunk for the sequential path (tests lower it)
+	seqMax      int  // largest chunk for the sequential path (tests lower it)
+	buffered    bool // links are kernel-buffered (TCP), not synchronous pipes
 	segBytes    int
 	notify      chan struct{}
 	scratch     []byte
@@ -205,6 +206,7 @@ func newComm(cfg Config, hosts []string, prev, next net.Conn, ctrl []net.Conn) *
 	if c.size == 1 {
 		return c
 	}
+	_, c.buffered = prev.(*net.TCPConn)
 	c.setupPoll(cfg.BusyPoll)
 	c.wg.Add(2)
 	go c.writerLoop()
@@ -322,8 +324,9 @@ func (c *Comm) brokenErr() error {
 	return c.broken
 }
 
-// run executes one collective: this goroutine receives and reduces, the
-// writer goroutine sends, both following the pure schedule.
+// run executes one collective following the pure schedule. Large ones are
+// pipelined: this goroutine receives and reduces segment by segment while
+// the writer goroutine sends; small ones run in this goroutine (seqOp).
 func (c *Comm) run(ctx context.Context, p *plan) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
@@ -372,7 +375,7 @@ func (c *Comm) run(ctx context.Context, p *plan) error {
 		wait       time.Duration
 		rerr, werr error
 	)
-	if c.rawPrev != nil && c.maxChunkBytes(p) <= c.seqMax {
+	if c.buffered && c.maxChunkBytes(p) <= c.seqMax {
 		// Small messages: the calling goroutine sends then receives each
 		// step; the chunk fits in the socket buffers, so nothing blocks on
 		// a peer that is itself writing, and no goroutine hand-off (a

@@ -38,6 +38,7 @@ func BenchmarkReadRows(b *testing.B) {
 		starts[i] = rng.IntN(rows - batch + 1)
 	}
 	for _, name := range []string{"contiguous", "chunked", "gzip", "table"} {
+		dpath := "/" + name
 		b.Run(fmt.Sprintf("layout=%s/rows=%d/width=%d", name, batch, width), func(b *testing.B) {
 			b.SetBytes(batch * width * 4)
 			b.ReportAllocs()
@@ -49,7 +50,7 @@ func BenchmarkReadRows(b *testing.B) {
 				if name == "table" {
 					err = f.ReadFieldFloat32Rows("/table/table", "values_block_0", s, batch, dst)
 				} else {
-					err = f.ReadFloat32Rows("/"+name, s, batch, dst)
+					err = f.ReadFloat32Rows(dpath, s, batch, dst)
 				}
 				if err != nil {
 					b.Fatal(err)

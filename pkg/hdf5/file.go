@@ -74,6 +74,49 @@ type File struct {
 	name   string
 	id     C.hid_t
 	tables []*Table
+	dsets  map[string]C.hid_t // open dataset handles, keyed by path
+}
+
+const (
+	// dsetCacheMax bounds the open dataset handles a File keeps; when full
+	// they are all closed and the cache starts over.
+	dsetCacheMax = 32
+	// chunkCacheBytes is each cached dataset's chunk cache: large enough
+	// for a few compressed chunks of 64 rows × 5270 float32, so that
+	// consecutive row reads do not inflate the same chunk again.
+	chunkCacheBytes = 32 << 20
+)
+
+// dataset returns an open handle on the dataset at path, from the handle
+// cache or newly opened, or a negative helper code (mu held). Reading
+// through cached handles keeps their chunk caches warm and saves the
+// open/close per call.
+func (f *File) dataset(path string) C.hid_t {
+	if d, ok := f.dsets[path]; ok {
+		return d
+	}
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	d := C.sb_open_dset(f.id, cp, chunkCacheBytes)
+	if d < 0 {
+		return d
+	}
+	if len(f.dsets) >= dsetCacheMax {
+		f.dropDatasets()
+	}
+	if f.dsets == nil {
+		f.dsets = make(map[string]C.hid_t)
+	}
+	f.dsets[path] = d
+	return d
+}
+
+// dropDatasets closes the cached dataset handles (mu held).
+func (f *File) dropDatasets() {
+	for k, d := range f.dsets {
+		C.H5Dclose(d)
+		delete(f.dsets, k)
+	}
 }
 
 // Open opens an existing HDF5 file read-only.
@@ -149,6 +192,7 @@ func (f *File) Close() error {
 		}
 	}
 	f.tables = nil
+	f.dropDatasets()
 	if C.H5Fclose(f.id) < 0 && firstErr == nil {
 		firstErr = fmt.Errorf("%w: close file %s: %s", ErrLibrary, f.name, lastError())
 	}
@@ -157,7 +201,7 @@ func (f *File) Close() error {
 }
 
 // openObjects returns the number of datasets, groups, named datatypes and
-// attributes of the file libhdf5 holds open.
+// attributes of the file libhdf5 holds open, not counting the handle cache.
 func (f *File) openObjects() (int, error) {
 	if err := lock(); err != nil {
 		return 0, err
@@ -170,7 +214,7 @@ func (f *File) openObjects() (int, error) {
 	if n < 0 {
 		return 0, fmt.Errorf("%w: file %s: object count: %s", ErrLibrary, f.name, lastError())
 	}
-	return int(n), nil
+	return int(n) - len(f.dsets), nil
 }
 
 // allOpenObjects returns the number of HDF5 objects open in the process.
@@ -370,13 +414,12 @@ func pick(signed bool, s, u Type) Type {
 }
 
 // info describes the dataset at cp (mu held).
-func (f *File) info(path string, cp *C.char) (DatasetInfo, error) {
+func (f *File) info(path string) (DatasetInfo, error) {
 	var di DatasetInfo
-	d := C.sb_open_dset(f.id, cp)
+	d := f.dataset(path)
 	if d < 0 {
 		return di, f.codeErr(int(d), "info", path, "", 0, 0, 0)
 	}
-	defer C.H5Dclose(d)
 	t := C.H5Dget_type(d)
 	if t < 0 {
 		return di, fmt.Errorf("%w: file %s, dataset %q: type: %s", ErrLibrary, f.name, path, lastError())
@@ -440,9 +483,7 @@ func (f *File) Info(path string) (DatasetInfo, error) {
 		return DatasetInfo{}, err
 	}
 	defer unlock()
-	cp := C.CString(path)
-	defer C.free(unsafe.Pointer(cp))
-	return f.info(path, cp)
+	return f.info(path)
 }
 
 // codeErr turns a helper result code into an error naming file, dataset
@@ -453,9 +494,7 @@ func (f *File) codeErr(code int, op, path, field string, start, count, dstLen in
 		where += fmt.Sprintf(", field %q", field)
 	}
 	shape := func() string {
-		cp := C.CString(path)
-		defer C.free(unsafe.Pointer(cp))
-		di, err := f.info(path, cp)
+		di, err := f.info(path)
 		if err != nil {
 			return "unknown shape"
 		}
@@ -502,9 +541,11 @@ func (f *File) readNum(op, path string, kind C.int, whole bool, start, count int
 		return err
 	}
 	defer unlock()
-	cp := C.CString(path)
-	defer C.free(unsafe.Pointer(cp))
-	rc := C.sb_read_num(f.id, cp, kind, cbool(whole), C.longlong(start), C.longlong(count), buf, C.longlong(n))
+	d := f.dataset(path)
+	if d < 0 {
+		return f.codeErr(int(d), op, path, "", start, count, n)
+	}
+	rc := C.sb_read_num(d, kind, cbool(whole), C.longlong(start), C.longlong(count), buf, C.longlong(n))
 	if rc != C.SB_OK {
 		return f.codeErr(int(rc), op, path, "", start, count, n)
 	}
@@ -555,11 +596,13 @@ func (f *File) readField(op, path, field string, kind C.int, whole bool, start, 
 		return err
 	}
 	defer unlock()
-	cp := C.CString(path)
-	defer C.free(unsafe.Pointer(cp))
+	d := f.dataset(path)
+	if d < 0 {
+		return f.codeErr(int(d), op, path, field, start, count, n)
+	}
 	cf := C.CString(field)
 	defer C.free(unsafe.Pointer(cf))
-	rc := C.sb_read_field(f.id, cp, cf, kind, cbool(whole), C.longlong(start), C.longlong(count), buf, C.longlong(n))
+	rc := C.sb_read_field(d, cf, kind, cbool(whole), C.longlong(start), C.longlong(count), buf, C.longlong(n))
 	if rc != C.SB_OK {
 		return f.codeErr(int(rc), op, path, field, start, count, n)
 	}
@@ -636,20 +679,17 @@ func (f *File) ReadStrings(path string) ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	cp := C.CString(path)
-	defer C.free(unsafe.Pointer(cp))
-	di, err := f.info(path, cp)
+	di, err := f.info(path)
 	if err != nil {
 		return nil, err
 	}
 	if di.Type != String {
 		return nil, fmt.Errorf("%w: read strings: file %s, dataset %q: stored type is %s", ErrType, f.name, path, di.Type)
 	}
-	d := C.sb_open_dset(f.id, cp)
+	d := f.dataset(path)
 	if d < 0 {
 		return nil, f.codeErr(int(d), "read strings", path, "", 0, 0, 0)
 	}
-	defer C.H5Dclose(d)
 	n := di.Len()
 	if di.VarLen {
 		return readVlen(d, 0, n, func() error {

@@ -26,16 +26,16 @@ var (
 	pyErr  string
 )
 
-// python returns an interpreter that imports h5py and numpy: $SCIBENCH_PYTHON,
-// python3 on PATH, or /usr/bin/python3 (PATH may hold a pyenv python without
-// the Debian packages).
+// python returns an interpreter that imports h5py and numpy: $SCIBENCH_PYTHON
+// when set, else python3 on PATH or /usr/bin/python3 (PATH may hold a pyenv
+// python without the Debian packages).
 func python(t testing.TB) string {
 	t.Helper()
 	pyOnce.Do(func() {
 		var tried []string
 		cands := []string{"python3", "/usr/bin/python3"}
 		if p := os.Getenv("SCIBENCH_PYTHON"); p != "" {
-			cands = append([]string{p}, cands...)
+			cands = []string{p} // an explicit choice is the only one tried
 		}
 		for _, c := range cands {
 			p, err := exec.LookPath(c)

@@ -250,8 +250,9 @@ func TestConcurrentReads(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	// Both handles share one underlying file, so count after closing g.
+	must(t, g.Close())
 	checkNoLeak(t, f)
-	checkNoLeak(t, g)
 }
 
 // TestReadRowsAllocs proves the hyperslab read allocates nothing on the Go

@@ -56,18 +56,26 @@ int sb_exists(hid_t loc, const char *path) {
 	return 1;
 }
 
-// sb_open_dset opens path as a dataset, or returns SB_ENOTFOUND/SB_ENOTDSET.
-hid_t sb_open_dset(hid_t file, const char *path) {
+// sb_open_dset opens path as a dataset with a chunk cache of cache_bytes
+// (libhdf5's default, 1 MiB, when 0), or returns SB_ENOTFOUND/SB_ENOTDSET.
+hid_t sb_open_dset(hid_t file, const char *path, long long cache_bytes) {
 	int e = sb_exists(file, path);
 	if (e < 0) return e;
 	if (e == 0) return SB_ENOTFOUND;
 	hid_t obj = H5Oopen(file, path, H5P_DEFAULT);
 	if (obj < 0) return SB_EH5;
-	if (H5Iget_type(obj) != H5I_DATASET) {
-		H5Oclose(obj);
-		return SB_ENOTDSET;
+	H5I_type_t t = H5Iget_type(obj);
+	H5Oclose(obj);
+	if (t != H5I_DATASET) return SB_ENOTDSET;
+	hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+	if (dapl < 0) return SB_EH5;
+	if (cache_bytes > 0 && H5Pset_chunk_cache(dapl, 1009, (size_t)cache_bytes, 0.75) < 0) {
+		H5Pclose(dapl);
+		return SB_EH5;
 	}
-	return obj;
+	hid_t d = H5Dopen2(file, path, dapl);
+	H5Pclose(dapl);
+	return d < 0 ? SB_EH5 : d;
 }
 
 // sb_read_sel reads from dset into buf with memtype: the whole dataset when
@@ -113,31 +121,119 @@ done:
 
 // sb_read_num reads a numeric dataset converted to float32 (SB_F32) or
 // int64 (SB_I64).
-int sb_read_num(hid_t file, const char *path, int kind, int whole, long long start,
-                       long long count, void *buf, long long bufn) {
-	hid_t d = sb_open_dset(file, path);
-	if (d < 0) return (int)d;
+int sb_read_num(hid_t d, int kind, int whole, long long start,
+                long long count, void *buf, long long bufn) {
 	int rc;
 	hid_t ft = H5Dget_type(d);
-	if (ft < 0) { H5Dclose(d); return SB_EH5; }
+	if (ft < 0) return SB_EH5;
 	H5T_class_t cls = H5Tget_class(ft);
 	H5Tclose(ft);
 	if (kind == SB_F32 && cls != H5T_INTEGER && cls != H5T_FLOAT) rc = SB_ETYPE;
 	else if (kind == SB_I64 && cls != H5T_INTEGER) rc = SB_ETYPE;
 	else rc = sb_read_sel(d, kind == SB_F32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT64, whole, start, count, 1, buf, bufn);
-	H5Dclose(d);
+	return rc;
+}
+
+// Scratch buffer of the raw compound reads; every call holds the Go
+// package mutex, so one buffer serves all.
+static char *sb_scratch;
+static size_t sb_scratch_n;
+
+enum { SB_NOFAST = 1 };
+
+// sb_plain_member reports whether t holds no variable-length data,
+// references or nested compounds, so raw records can be read and copied.
+static int sb_plain_member(hid_t t) {
+	H5T_class_t c = H5Tget_class(t);
+	if (c == H5T_VLEN || c == H5T_REFERENCE || c == H5T_COMPOUND || c == H5T_NO_CLASS) return 0;
+	if (c == H5T_STRING) return H5Tis_variable_str(t) == 0;
+	if (c == H5T_ARRAY) {
+		hid_t s = H5Tget_super(t);
+		if (s < 0) return 0;
+		int ok = sb_plain_member(s);
+		H5Tclose(s);
+		return ok;
+	}
+	return 1;
+}
+
+static int sb_plain_compound(hid_t ft) {
+	int n = H5Tget_nmembers(ft);
+	if (n < 0) return 0;
+	for (int i = 0; i < n; i++) {
+		hid_t m = H5Tget_member_type(ft, (unsigned)i);
+		if (m < 0) return 0;
+		int ok = sb_plain_member(m);
+		H5Tclose(m);
+		if (!ok) return 0;
+	}
+	return 1;
+}
+
+// sb_read_field_raw reads whole records of the rank-1 compound dataset d in
+// their file layout (memory type = file type: no conversion) in blocks of
+// about 4 MiB and copies the msize bytes at offset moff of each record to
+// buf. Used when the member's stored type is already the one asked for:
+// much faster than libhdf5's compound-subset conversion. Returns SB_NOFAST
+// when the dataset is not rank 1.
+static int sb_read_field_raw(hid_t d, hid_t ft, size_t moff, size_t msize, int whole, long long start,
+                             long long count, long long per, void *buf, long long bufn) {
+	hsize_t dims[1], off[1], cnt[1];
+	int rc = SB_EH5;
+	hid_t ms = -1;
+	hid_t fs = H5Dget_space(d);
+	if (fs < 0) return SB_EH5;
+	if (H5Sget_simple_extent_ndims(fs) != 1 || H5Sget_simple_extent_type(fs) != H5S_SIMPLE) {
+		H5Sclose(fs);
+		return SB_NOFAST;
+	}
+	if (H5Sget_simple_extent_dims(fs, dims, NULL) < 0) goto done;
+	if (whole) {
+		start = 0;
+		count = (long long)dims[0];
+	} else if (start < 0 || count < 0 || (unsigned long long)(start + count) > dims[0]) {
+		rc = SB_ERANGE;
+		goto done;
+	}
+	if (count * per != bufn) { rc = SB_ESIZE; goto done; }
+	if (count == 0) { rc = SB_OK; goto done; }
+	size_t rec = H5Tget_size(ft);
+	if (rec == 0) goto done;
+	long long block = (long long)((4u << 20) / rec);
+	if (block < 1) block = 1;
+	if (block > count) block = count;
+	if (sb_scratch_n < (size_t)block * rec) {
+		char *p = realloc(sb_scratch, (size_t)block * rec);
+		if (p == NULL) goto done;
+		sb_scratch = p;
+		sb_scratch_n = (size_t)block * rec;
+	}
+	for (long long r = 0; r < count; r += block) {
+		long long n = count - r < block ? count - r : block;
+		off[0] = (hsize_t)(start + r);
+		cnt[0] = (hsize_t)n;
+		if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0) goto done;
+		ms = H5Screate_simple(1, cnt, NULL);
+		if (ms < 0 || H5Dread(d, ft, ms, fs, H5P_DEFAULT, sb_scratch) < 0) goto done;
+		H5Sclose(ms);
+		ms = -1;
+		char *dst = (char *)buf + (size_t)r * msize;
+		for (long long i = 0; i < n; i++) memcpy(dst + (size_t)i * msize, sb_scratch + (size_t)i * rec + moff, msize);
+	}
+	rc = SB_OK;
+done:
+	if (ms >= 0) H5Sclose(ms);
+	H5Sclose(fs);
 	return rc;
 }
 
 // sb_read_field reads one member of a compound dataset, converted to
 // float32 or int64, or as raw fixed-length string bytes (SB_STR).
-int sb_read_field(hid_t file, const char *path, const char *field, int kind, int whole,
-                         long long start, long long count, void *buf, long long bufn) {
+int sb_read_field(hid_t d, const char *field, int kind, int whole,
+                  long long start, long long count, void *buf, long long bufn) {
 	hsize_t adims[H5S_MAX_RANK];
 	int rc = SB_EH5, nd = 0;
 	hid_t ft = -1, mt = -1, elem = -1, base = -1, member = -1, mem = -1;
-	hid_t d = sb_open_dset(file, path);
-	if (d < 0) return (int)d;
 	ft = H5Dget_type(d);
 	if (ft < 0) goto done;
 	if (H5Tget_class(ft) != H5T_COMPOUND) { rc = SB_ENOTCOMP; goto done; }
@@ -176,6 +272,11 @@ int sb_read_field(hid_t file, const char *path, const char *field, int kind, int
 	if (member < 0) goto done;
 	mem = H5Tcreate(H5T_COMPOUND, H5Tget_size(member));
 	if (mem < 0 || H5Tinsert(mem, field, 0, member) < 0) goto done;
+	if (H5Tequal(elem, base) > 0 && sb_plain_compound(ft)) {
+		rc = sb_read_field_raw(d, ft, H5Tget_member_offset(ft, (unsigned)idx), H5Tget_size(member), whole,
+		                       start, count, per, buf, bufn);
+		if (rc != SB_NOFAST) goto done;
+	}
 	rc = sb_read_sel(d, mem, whole, start, count, per, buf, bufn);
 done:
 	if (mem >= 0) H5Tclose(mem);
@@ -184,7 +285,6 @@ done:
 	if (elem >= 0) H5Tclose(elem);
 	if (mt >= 0) H5Tclose(mt);
 	if (ft >= 0) H5Tclose(ft);
-	H5Dclose(d);
 	return rc;
 }
 

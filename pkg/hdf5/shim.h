@@ -33,12 +33,12 @@ hid_t sb_lcpl_class(void);
 void sb_quiet(void);
 void sb_last_error(char *buf);
 int sb_exists(hid_t loc, const char *path);
-hid_t sb_open_dset(hid_t file, const char *path);
+hid_t sb_open_dset(hid_t file, const char *path, long long cache_bytes);
 int sb_read_sel(hid_t dset, hid_t memtype, int whole, long long start, long long count,
                 long long per, void *buf, long long bufn);
-int sb_read_num(hid_t file, const char *path, int kind, int whole, long long start,
+int sb_read_num(hid_t d, int kind, int whole, long long start,
                 long long count, void *buf, long long bufn);
-int sb_read_field(hid_t file, const char *path, const char *field, int kind, int whole,
+int sb_read_field(hid_t d, const char *field, int kind, int whole,
                   long long start, long long count, void *buf, long long bufn);
 int sb_read_fixed_str(hid_t d, void *buf, long long bufn);
 int sb_read_vlen_str(hid_t d, int attr, char **ptrs);

@@ -13,6 +13,10 @@ type BatchNormConfig struct {
 	Channels int
 	Momentum float64 // running = (1-m)·running + m·batch
 	Eps      float64
+	// Act is an activation fused after the affine step (Linear, the zero
+	// value, for none). ReLUAct saves a separate ReLU layer's pass over
+	// memory and its buffers in conv–BN–ReLU stacks.
+	Act Activation
 }
 
 // BatchNorm normalises every channel of [N, C, H, W] (or [N, C]) input.
@@ -21,11 +25,13 @@ type BatchNormConfig struct {
 // y = γ·(x-μ)/sqrt(σ²+ε) + β, and updates the running statistics with the
 // unbiased variance (PyTorch's convention). Eval mode uses the running
 // statistics. γ and β live in the arena; the running statistics do not
-// (they are not trained and must not be all-reduced as gradients).
+// (they are not trained and must not be all-reduced as gradients). With an
+// activation f, y = f(γ·x̂ + β).
 type BatchNorm struct {
-	Gamma, Beta *Param    // [Channels]
-	RunningMean []float32 // starts at 0
-	RunningVar  []float32 // starts at 1
+	Gamma, Beta *Param     // [Channels]
+	RunningMean []float32  // starts at 0
+	RunningVar  []float32  // starts at 1
+	Act         Activation // fused activation (from the config; may be changed between steps)
 
 	cfg      BatchNormConfig
 	name     string
@@ -36,6 +42,7 @@ type BatchNorm struct {
 	xhat     tensor.Tensor
 	y, dx    tensor.Tensor
 	sum, dot []float64
+	act      Activation // the activation of the last Forward
 }
 
 // NewBatchNorm registers γ (ones) and β (zeros) in a as name+".weight" and
@@ -50,7 +57,7 @@ func NewBatchNorm(a *Arena, name string, c BatchNormConfig) (*BatchNorm, error) 
 	if c.Channels <= 0 || c.Momentum < 0 || c.Momentum > 1 || c.Eps < 0 {
 		return nil, fmt.Errorf("%w: batchnorm %q: channels %d momentum %g eps %g", ErrLayerConfig, name, c.Channels, c.Momentum, c.Eps)
 	}
-	l := &BatchNorm{cfg: c, name: name}
+	l := &BatchNorm{cfg: c, name: name, Act: c.Act}
 	l.Gamma = a.Param(name+".weight", c.Channels)
 	l.Beta = a.Param(name+".bias", c.Channels)
 	for i := range l.Gamma.W {
@@ -102,25 +109,22 @@ func (l *BatchNorm) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	if train {
 		m := float64(n * hw)
 		for ch := 0; ch < c; ch++ {
-			var s float64
+			// One pass: Σx and Σx² in float64 (float32 data cannot make
+			// Σx²/m - μ² lose more than a few digits of float64).
+			var s, ss float64
 			for b := 0; b < n; b++ {
 				for _, v := range x.Data[(b*c+ch)*hw : (b*c+ch+1)*hw] {
-					s += float64(v)
+					f := float64(v)
+					s += f
+					ss += f * f
 				}
 			}
 			mu := s / m
-			var ss float64
-			for b := 0; b < n; b++ {
-				for _, v := range x.Data[(b*c+ch)*hw : (b*c+ch+1)*hw] {
-					d := float64(v) - mu
-					ss += d * d
-				}
-			}
-			v := ss / m
+			v := max(ss/m-mu*mu, 0)
 			l.mean[ch], l.invStd[ch] = mu, 1/math.Sqrt(v+l.cfg.Eps)
 			unbiased := v
 			if m > 1 {
-				unbiased = ss / (m - 1)
+				unbiased = v * m / (m - 1)
 			}
 			mo := l.cfg.Momentum
 			l.RunningMean[ch] = float32((1-mo)*float64(l.RunningMean[ch]) + mo*mu)
@@ -140,22 +144,54 @@ func (l *BatchNorm) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 			gm, bt := l.Gamma.W[ch], l.Beta.W[ch]
 			o := (b*c + ch) * hw
 			xs, hs, ys := x.Data[o:o+hw], xhat.Data[o:o+hw], y.Data[o:o+hw]
-			for i, v := range xs {
-				h := (v - mu) * is
-				hs[i] = h
-				ys[i] = gm*h + bt
+			switch l.Act {
+			case ReLUAct:
+				for i, v := range xs {
+					h := (v - mu) * is
+					hs[i] = h
+					ys[i] = max(gm*h+bt, 0)
+				}
+			default:
+				for i, v := range xs {
+					h := (v - mu) * is
+					hs[i] = h
+					ys[i] = gm*h + bt
+				}
+				if l.Act != Linear {
+					l.Act.apply(ys, ys)
+				}
 			}
 		}
 	}
+	l.act = l.Act
 	return y
 }
 
 // Backward accumulates dγ = Σ dy·x̂ and dβ = Σ dy and returns dL/dx. In
 // train mode dx = γ/σ·(dy - mean(dy) - x̂·mean(dy·x̂)); in eval mode the
-// statistics are constants and dx = γ/σ·dy.
+// statistics are constants and dx = γ/σ·dy. With a fused activation, dy is
+// first multiplied by f' (from the stored output).
 func (l *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	n, c, hw := l.dims()
 	xhat := l.xhat.Data
+	dx := l.dx.Ensure(l.in...)
+	// g = dL/d(γ·x̂+β): dy itself, or dy·f' written into dx first.
+	g := dy.Data[:len(dx.Data)]
+	switch l.act {
+	case Linear:
+	case ReLUAct:
+		for i, v := range l.y.Data {
+			if v > 0 {
+				dx.Data[i] = g[i]
+			} else {
+				dx.Data[i] = 0
+			}
+		}
+		g = dx.Data
+	default:
+		l.act.backward(dx.Data, g, l.y.Data)
+		g = dx.Data
+	}
 	clear(l.sum)
 	clear(l.dot)
 	for b := 0; b < n; b++ {
@@ -163,9 +199,9 @@ func (l *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			o := (b*c + ch) * hw
 			var s, d float64
 			hs := xhat[o : o+hw]
-			for i, g := range dy.Data[o : o+hw] {
-				s += float64(g)
-				d += float64(g) * float64(hs[i])
+			for i, v := range g[o : o+hw] {
+				s += float64(v)
+				d += float64(v) * float64(hs[i])
 			}
 			l.sum[ch] += s
 			l.dot[ch] += d
@@ -175,13 +211,12 @@ func (l *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		l.Gamma.G[ch] += float32(l.dot[ch])
 		l.Beta.G[ch] += float32(l.sum[ch])
 	}
-	dx := l.dx.Ensure(l.in...)
 	m := float64(n * hw)
 	for b := 0; b < n; b++ {
 		for ch := 0; ch < c; ch++ {
 			o := (b*c + ch) * hw
 			k := float32(float64(l.Gamma.W[ch]) * l.invStd[ch])
-			hs, gs, ds := xhat[o:o+hw], dy.Data[o:o+hw], dx.Data[o:o+hw]
+			hs, gs, ds := xhat[o:o+hw], g[o:o+hw], dx.Data[o:o+hw]
 			if !l.train {
 				for i, g := range gs {
 					ds[i] = k * g

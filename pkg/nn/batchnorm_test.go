@@ -102,3 +102,37 @@ func TestBatchNormGradCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormFusedAct checks the fused activation: ReLU must equal BN
+// followed by a ReLU layer exactly, and smooth activations pass gradCheck.
+func TestBatchNormFusedAct(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	shape := []int{3, 2, 3, 4}
+	mk := func(act Activation) *BatchNorm {
+		a := NewArena()
+		l, err := NewBatchNorm(a, "bn", BatchNormConfig{Channels: 2, Act: act})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Build()
+		copy(l.Gamma.W, []float32{0.7, -1.3})
+		copy(l.Beta.W, []float32{0.2, 0.1})
+		return l
+	}
+	x, dy := randTensor(rng, shape...), randTensor(rng, shape...)
+	for _, train := range []bool{true, false} {
+		fused, plain, relu := mk(ReLUAct), mk(Linear), NewReLU()
+		yf := fused.Forward(x, train)
+		yp := relu.Forward(plain.Forward(x, train), train)
+		assertClose(t, "fused relu y", yf.Data, yp.Data, 0)
+		dxf := fused.Backward(dy)
+		dxp := plain.Backward(relu.Backward(dy))
+		assertClose(t, "fused relu dx", dxf.Data, dxp.Data, 1e-6)
+		assertClose(t, "fused relu dγ", fused.Gamma.G, plain.Gamma.G, 1e-6)
+		assertClose(t, "fused relu dβ", fused.Beta.G, plain.Beta.G, 1e-6)
+		for _, act := range []Activation{TanhAct, SigmoidAct} {
+			l := mk(act)
+			gradCheck(t, l, []*Param{l.Gamma, l.Beta}, x, train)
+		}
+	}
+}

@@ -27,6 +27,10 @@ type Conv2DConfig struct {
 	// NoInputGrad makes Backward skip dL/dx (it returns nil): for a first
 	// layer, whose input needs no gradient.
 	NoInputGrad bool
+	// Act is an activation fused after the bias (Linear, the zero value,
+	// for none). Forward applies it to each output tile while the tile is
+	// in cache, and the layer needs no separate activation buffers.
+	Act Activation
 }
 
 // Conv2D is a 2-D cross-correlation (PyTorch's Conv2d) computed per sample
@@ -41,8 +45,9 @@ type Conv2DConfig struct {
 // instead of keeping a matrix per sample, so the layer holds one tile of
 // scratch whatever the batch size.
 type Conv2D struct {
-	W *Param // [OutChannels, InChannels, Kernel, Kernel]
-	B *Param // [OutChannels]; nil without bias
+	W   *Param     // [OutChannels, InChannels, Kernel, Kernel]
+	B   *Param     // [OutChannels]; nil without bias
+	Act Activation // fused activation (from the config; may be changed between steps)
 
 	cfg    Conv2DConfig
 	name   string
@@ -52,6 +57,8 @@ type Conv2D struct {
 	x      *tensor.Tensor
 	y, dx  tensor.Tensor
 	col    []float32
+	dact   []float32  // one sample's dL/d(pre-activation)
+	act    Activation // the activation of the last Forward
 
 	// maxTileCols caps the tile width (tests set it to force many tiles);
 	// 0 means the default sizing.
@@ -62,7 +69,7 @@ type Conv2D struct {
 // the SGEMM reads it; below minTileCols columns SGEMM runs too short.
 const (
 	tileFloats  = 256 << 10
-	minTileCols = 1024
+	minTileCols = 256
 )
 
 // NewConv2D registers the layer's parameters in a (named name+".weight"
@@ -79,7 +86,7 @@ func NewConv2D(a *Arena, name string, c Conv2DConfig) (*Conv2D, error) {
 	case c.Padding >= c.Kernel:
 		return nil, fmt.Errorf("%w: conv %q: padding %d not below kernel %d", ErrLayerConfig, name, c.Padding, c.Kernel)
 	}
-	l := &Conv2D{cfg: c, name: name}
+	l := &Conv2D{cfg: c, name: name, Act: c.Act}
 	l.W = a.Param(name+".weight", c.OutChannels, c.InChannels, c.Kernel, c.Kernel)
 	if c.Bias {
 		l.B = a.Param(name+".bias", c.OutChannels)
@@ -178,13 +185,21 @@ func (l *Conv2D) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 			oy1 := min(oy0+l.rows, g.oh)
 			col, ld := l.columns(x, b, oy0, oy1)
 			blas.Sgemm(false, false, cout, (oy1-oy0)*g.ow, ckk, 1, l.W.W, ckk, col, ld, beta, yb[oy0*g.ow:], ohw)
+			if l.Act != Linear {
+				for o := 0; o < cout; o++ {
+					t := yb[o*ohw+oy0*g.ow : o*ohw+oy1*g.ow]
+					l.Act.apply(t, t)
+				}
+			}
 		}
 	}
+	l.act = l.Act
 	return y
 }
 
 // Backward accumulates dL/dW (and dL/db) and returns dL/dx (nil with
-// NoInputGrad).
+// NoInputGrad). With a fused activation, dy is first multiplied by f'
+// (from the stored output).
 func (l *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	x, g := l.x, &l.g
 	n := x.Shape[0]
@@ -197,6 +212,14 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	for b := 0; b < n; b++ {
 		dyb := dy.Data[b*cout*ohw : (b+1)*cout*ohw]
+		if l.act != Linear {
+			if cap(l.dact) < cout*ohw {
+				l.dact = make([]float32, cout*ohw)
+			}
+			l.dact = l.dact[:cout*ohw]
+			l.act.backward(l.dact, dyb, l.y.Data[b*cout*ohw:(b+1)*cout*ohw])
+			dyb = l.dact
+		}
 		if l.B != nil {
 			for o := range l.B.G {
 				var s float32

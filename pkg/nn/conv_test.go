@@ -254,3 +254,31 @@ func TestConv2DAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2DFusedAct checks the fused activation: ReLU must equal the conv
+// followed by a ReLU layer exactly, and tanh passes gradCheck.
+func TestConv2DFusedAct(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	mk := func(act Activation, tile int) (*Conv2D, *Arena) {
+		a := NewArena()
+		l, err := NewConv2D(a, "c", Conv2DConfig{InChannels: 2, OutChannels: 3, Kernel: 3, Padding: 1, Bias: true, Act: act})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.maxTileCols = tile
+		a.Build()
+		fillRand(rand.New(rand.NewPCG(1, 1)), a.Data, 0.5)
+		return l, a
+	}
+	x, dy := randTensor(rng, 2, 2, 5, 6), randTensor(rng, 2, 3, 5, 6)
+	for _, tile := range []int{0, 1} {
+		fused, af := mk(ReLUAct, tile)
+		plain, ap := mk(Linear, tile)
+		relu := NewReLU()
+		assertClose(t, "fused relu y", fused.Forward(x, true).Data, relu.Forward(plain.Forward(x, true), true).Data, 0)
+		assertClose(t, "fused relu dx", fused.Backward(dy).Data, plain.Backward(relu.Backward(dy)).Data, 1e-6)
+		assertClose(t, "fused relu grads", af.Grad, ap.Grad, 1e-6)
+		l, _ := mk(TanhAct, tile)
+		gradCheck(t, l, []*Param{l.W, l.B}, x, true)
+	}
+}

@@ -36,6 +36,17 @@ func NewDense(a *Arena, name string, in, out int, init Init, rng *rand.Rand) *De
 	return d
 }
 
+// OutputShape returns the output shape for an input shape, or an error
+// wrapping ErrInputShape when the last axis is not In.
+func (d *Dense) OutputShape(in []int) ([]int, error) {
+	if len(in) < 2 || in[len(in)-1] != d.In {
+		return nil, fmt.Errorf("%w: Dense %s input %v, want [N, ..., %d]", ErrInputShape, d.W.Name, in, d.In)
+	}
+	out := append([]int(nil), in...)
+	out[len(out)-1] = d.Out
+	return out, nil
+}
+
 // rows checks x's last axis and returns the number of rows.
 func (d *Dense) rows(x *tensor.Tensor) int {
 	if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != d.In {

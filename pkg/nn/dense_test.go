@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/scibench/scibench/pkg/blas"
@@ -199,20 +201,56 @@ func BenchmarkDense(b *testing.B) {
 	dy := randTensor(rng, n, out)
 	b.Run("layer", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0 := cpuSeconds()
 		for b.Loop() {
 			d.Forward(x, true)
 			d.Backward(dy)
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		b.ReportMetric(flops*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GFLOP/cpu-s")
 	})
 	b.Run("sgemm", func(b *testing.B) {
 		y := make([]float32, n*out)
 		dx := make([]float32, n*in)
+		cpu0 := cpuSeconds()
 		for b.Loop() {
 			blas.Sgemm(false, false, n, out, in, 1, x.Data, in, d.W.W, out, 0, y, out)
 			blas.Sgemm(true, false, in, out, n, 1, x.Data, in, dy.Data, out, 1, d.W.G, out)
 			blas.Sgemm(false, true, n, in, out, 1, dy.Data, out, d.W.W, out, 0, dx, in)
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		b.ReportMetric(flops*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GFLOP/cpu-s")
 	})
+}
+
+// cpuSeconds is the user+system CPU time of this process.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func TestOutputShapes(t *testing.T) {
+	a := NewArena()
+	d := NewDense(a, "d", 4, 3, nil, nil)
+	l := NewLSTM(a, "l", DefaultLSTMConfig(3, 5), NewRand(1))
+	a.Build()
+	if s, err := d.OutputShape([]int{2, 7, 4}); err != nil || len(s) != 3 || s[2] != 3 {
+		t.Errorf("Dense [2 7 4]: %v %v", s, err)
+	}
+	if _, err := d.OutputShape([]int{2, 5}); !errors.Is(err, ErrInputShape) {
+		t.Errorf("Dense [2 5]: %v", err)
+	}
+	if s, err := l.OutputShape([]int{2, 7, 3}); err != nil || len(s) != 2 || s[1] != 5 {
+		t.Errorf("LSTM last: %v %v", s, err)
+	}
+	l.ReturnSequences = true
+	if s, err := l.OutputShape([]int{2, 7, 3}); err != nil || len(s) != 3 || s[1] != 7 {
+		t.Errorf("LSTM seq: %v %v", s, err)
+	}
+	if _, err := l.OutputShape([]int{2, 3}); !errors.Is(err, ErrInputShape) {
+		t.Errorf("LSTM rank 2: %v", err)
+	}
 }

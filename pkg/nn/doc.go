@@ -6,7 +6,10 @@
 // a steady-state training step allocates nothing. Backward accumulates (+=)
 // parameter gradients into the arena and calls Param.MarkReady, which lets
 // the training loop start the all-reduce of finished gradient buckets while
-// the backward pass goes on. Layout: [N, F] for dense data, [N, T, F] for
+// the backward pass goes on. A Forward given a shape the layer cannot take
+// is a wiring bug and panics with the layer's name; code that handles
+// outside input checks it first (the models do, and Dense and LSTM have
+// OutputShape for that). Layout: [N, F] for dense data, [N, T, F] for
 // sequences, NCHW for images.
 //
 // Core layers: Dense (SGEMM), Act (ReLU, SELU, Sigmoid, Tanh), Softmax,

@@ -18,13 +18,15 @@ type Dropout struct {
 	Permanent bool
 
 	rng    *rand.Rand
+	mk     maskKey
 	mask   []float32 // 0 or 1/(1-Rate)
 	active bool
 	frozen bool // tests: reuse the last mask
 	y, dx  tensor.Tensor
 }
 
-// NewDropout returns a dropout layer with the given rate and seed.
+// NewDropout returns a dropout layer with the given rate in [0, 1) and
+// seed. The rate is applied with 16-bit resolution (1/65536).
 func NewDropout(rate float64, seed uint64) *Dropout {
 	return &Dropout{Rate: rate, rng: NewRand(seed)}
 }
@@ -61,7 +63,11 @@ func (l *Dropout) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	}
 	l.mask = l.mask[:n]
 	if !l.frozen {
-		fillMask(l.mask, l.Rate, l.rng)
+		per := 0
+		if len(x.Shape) > 0 && x.Shape[0] > 0 {
+			per = n / x.Shape[0]
+		}
+		l.mk.fill(l.mask, per, l.Rate, l.rng, 0)
 	}
 	l.y.Ensure(x.Shape...)
 	for i, v := range x.Data {
@@ -69,6 +75,9 @@ func (l *Dropout) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	}
 	return &l.y
 }
+
+// SetMaskKey keys the next masks per sample (see MaskKeyed).
+func (l *Dropout) SetMaskKey(key uint64, first int) { l.mk.set(key, first) }
 
 // Backward returns dy ⊙ mask (dy itself when inactive).
 func (l *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {

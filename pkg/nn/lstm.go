@@ -30,6 +30,7 @@ type LSTM struct {
 	W, U, B          *Param
 
 	rng          *rand.Rand
+	mk           maskKey
 	frozen       bool // tests: reuse masks
 	dropX, dropH bool // masks in use this pass
 	mx, mh       []float32
@@ -85,6 +86,18 @@ func NewLSTM(a *Arena, name string, cfg LSTMConfig, rng *rand.Rand) *LSTM {
 	return l
 }
 
+// OutputShape returns [N, T, Units] or [N, Units] for an input [N, T, In],
+// or an error wrapping ErrInputShape.
+func (l *LSTM) OutputShape(in []int) ([]int, error) {
+	if len(in) != 3 || in[2] != l.In || in[1] < 1 {
+		return nil, fmt.Errorf("%w: LSTM %s input %v, want [N, T>0, %d]", ErrInputShape, l.W.Name, in, l.In)
+	}
+	if l.ReturnSequences {
+		return []int{in[0], in[1], l.Units}, nil
+	}
+	return []int{in[0], l.Units}, nil
+}
+
 // Params returns W, U and b.
 func (l *LSTM) Params() []*Param { return []*Param{l.W, l.U, l.B} }
 
@@ -94,6 +107,10 @@ func grow(s []float32, n int) []float32 {
 	}
 	return s[:n]
 }
+
+// SetMaskKey keys the next dropout masks per sample (see MaskKeyed).
+// The input and recurrent masks use different streams.
+func (l *LSTM) SetMaskKey(key uint64, first int) { l.mk.set(key, first) }
 
 // Forward runs the recurrence over all time steps.
 func (l *LSTM) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
@@ -112,7 +129,7 @@ func (l *LSTM) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 		}
 		l.mx = grow(l.mx, n*F)
 		if !l.frozen {
-			fillMask(l.mx, l.Dropout, l.rng)
+			l.mk.fill(l.mx, F, l.Dropout, l.rng, 0)
 		}
 		l.xd.Ensure(x.Shape...)
 		for s := 0; s < n; s++ {
@@ -133,7 +150,7 @@ func (l *LSTM) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 		}
 		l.mh = grow(l.mh, n*H)
 		if !l.frozen {
-			fillMask(l.mh, l.RecurrentDropout, l.rng)
+			l.mk.fill(l.mh, H, l.RecurrentDropout, l.rng, 0x5bd1e995)
 		}
 	}
 	l.z = grow(l.z, n*T*G)

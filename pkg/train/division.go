@@ -22,7 +22,7 @@ func CheckDivision(division string, changed []string) error {
 		return nil
 	case DivisionClosed:
 		if len(changed) > 0 {
-			return fmt.Errorf("%w: %s differ from the reference (use division: open)", ErrDivision, strings.Join(changed, ", "))
+			return fmt.Errorf("%w: changed from the reference: %s (use division: open)", ErrDivision, strings.Join(changed, ", "))
 		}
 		return nil
 	default:

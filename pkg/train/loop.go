@@ -33,6 +33,16 @@ type Optimizer interface {
 type StepInfo struct {
 	Epoch, Step, Rank int
 	Seed              uint64
+	// First is the index of this rank's first sample within the step's
+	// global batch; per-sample random masks keyed by (MaskKey, First+j)
+	// do not depend on how the batch is split across ranks.
+	First int
+}
+
+// MaskKey is the dropout mask key of the step: a function of the seed,
+// epoch and step only, so every rank and a resumed run agree on it.
+func (s StepInfo) MaskKey() uint64 {
+	return nn.MixKey(s.Seed, uint64(s.Epoch), uint64(s.Step))
 }
 
 // Task is what a benchmark supplies to the loop.
@@ -351,7 +361,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		lossSum := 0.0
 		for s := 0; s < steps; s++ {
 			ts, w0 := t.now(), t.waitS
-			l, err := t.step(ctx, red, perm[s*cfg.GlobalBatch+lo:s*cfg.GlobalBatch+hi], StepInfo{Epoch: e, Step: s, Rank: rank, Seed: cfg.Seed}, scale)
+			l, err := t.step(ctx, red, perm[s*cfg.GlobalBatch+lo:s*cfg.GlobalBatch+hi], StepInfo{Epoch: e, Step: s, Rank: rank, Seed: cfg.Seed, First: lo}, scale)
 			if err != nil {
 				return nil, fmt.Errorf("epoch %d step %d: %w", e, s, err)
 			}

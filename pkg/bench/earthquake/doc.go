@@ -20,7 +20,7 @@
 // Active pixels pass R1 ≥ 7.1 or R2 ≥ 34.1 (M > 3.29 counts over all F
 // fortnights), or are the reference's 500 (§5.9) with LocationsReference500.
 // Every property is min-max normalised over all T × 2400 pixels before the
-// active pixels are selected. The validation statistics of §5.2 step 9 are in
+// active pixels are selected (a constant property normalises to 0). The validation statistics of §5.2 step 9 are in
 // Dataset.Meta.Stats.
 //
 // # Files written by Save (documented layout, NumPy .npy v1.0, little-endian)

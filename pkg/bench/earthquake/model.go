@@ -114,6 +114,7 @@ func (t *Task) Load(ctx context.Context, idx []int) error {
 // Forward runs the model in training mode and returns the loss summed
 // over the batch, with dL/dout kept for Backward.
 func (t *Task) Forward(ctx context.Context, info train.StepInfo) (float64, error) {
+	t.model.SetMaskKey(info.MaskKey(), info.First)
 	out, err := t.model.Forward(t.in, true)
 	if err != nil {
 		return 0, err

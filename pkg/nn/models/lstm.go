@@ -78,8 +78,10 @@ type Earthquake struct {
 	dIn   *nn.Dense
 	l1    *nn.LSTM
 	l2    *nn.LSTM
-	t     int
+	n, t  int // batch and steps of the last Forward
 }
+
+var _ Model = (*Earthquake)(nil)
 
 // NewEarthquake builds and initialises the model (Keras defaults:
 // glorot_uniform kernels, orthogonal recurrent kernels, zero biases with
@@ -111,6 +113,13 @@ func NewEarthquake(cfg EarthquakeConfig) (*Earthquake, error) {
 	return m, nil
 }
 
+// SetMaskKey keys the next dropout masks per sample (nn.MaskKeyed); each
+// LSTM gets its own key.
+func (m *Earthquake) SetMaskKey(key uint64, first int) {
+	m.l1.SetMaskKey(nn.MixKey(key, 1), first)
+	m.l2.SetMaskKey(nn.MixKey(key, 2), first)
+}
+
 // Config returns the resolved configuration.
 func (m *Earthquake) Config() EarthquakeConfig { return m.cfg }
 
@@ -136,14 +145,14 @@ func (m *Earthquake) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tenso
 	if len(x.Shape) != 3 || x.Shape[2] != m.cfg.Inputs || x.Shape[1] < 1 || len(x.Data) != x.Len() {
 		return nil, fmt.Errorf("%w: earthquake input shape %v, want [N, T>0, %d]", ErrInput, x.Shape, m.cfg.Inputs)
 	}
-	m.t = x.Shape[1]
+	m.n, m.t = x.Shape[0], x.Shape[1]
 	return m.net.Forward(x, train), nil
 }
 
 // Backward propagates dL/dout [N, Outputs].
 func (m *Earthquake) Backward(dout *tensor.Tensor) error {
-	if dout == nil || len(dout.Shape) != 2 || dout.Shape[1] != m.cfg.Outputs || m.t == 0 {
-		return fmt.Errorf("%w: earthquake dout must be [N, %d] after Forward", ErrInput, m.cfg.Outputs)
+	if dout == nil || len(dout.Shape) != 2 || dout.Shape[0] != m.n || dout.Shape[1] != m.cfg.Outputs || len(dout.Data) != dout.Len() || m.t == 0 {
+		return fmt.Errorf("%w: earthquake dout must be [%d, %d] after Forward", ErrInput, m.n, m.cfg.Outputs)
 	}
 	m.net.Backward(dout)
 	return nil

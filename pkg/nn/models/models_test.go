@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/scibench/scibench/pkg/nn"
@@ -72,6 +73,22 @@ func TestBadInputs(t *testing.T) {
 	}
 	if err := e.Backward(tensor.New(2, 2)); !errors.Is(err, ErrInput) {
 		t.Errorf("backward before forward: err %v", err)
+	}
+	if _, err := e.Forward([]*tensor.Tensor{tensor.New(2, 4, 3)}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*tensor.Tensor{tensor.New(3, 2), tensor.New(2, 3), tensor.New(2, 2, 1), nil} {
+		if err := e.Backward(d); !errors.Is(err, ErrInput) {
+			t.Errorf("earthquake dout %v: err %v", d, err)
+		}
+	}
+	if _, err := u.Forward([]*tensor.Tensor{tensor.New(2, 5), tensor.New(2, 7)}, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*tensor.Tensor{tensor.New(3, 1), tensor.New(2, 2), nil} {
+		if err := u.Backward(d); !errors.Is(err, ErrInput) {
+			t.Errorf("uno dout %v: err %v", d, err)
+		}
 	}
 	if _, err := e.Forward([]*tensor.Tensor{tensor.New(2, 0, 3)}, true); !errors.Is(err, ErrInput) {
 		t.Errorf("T=0: err %v", err)
@@ -257,12 +274,66 @@ func BenchmarkBenches(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
+			cpu0 := cpuSeconds()
 			for b.Loop() {
 				if err := bench.Step(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(bench.Batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			samples := float64(bench.Batch) * float64(b.N)
+			b.ReportMetric(samples/b.Elapsed().Seconds(), "samples/s")
+			// Per CPU-second of this process: what an idle core would give,
+			// on a machine shared with other jobs.
+			b.ReportMetric(samples/(cpuSeconds()-cpu0), "samples/cpu-s")
+			b.ReportMetric(samples*bench.FlopsPerSample/(cpuSeconds()-cpu0)/1e9, "GFLOP/cpu-s")
 		})
+	}
+}
+
+// cpuSeconds is the user+system CPU time of this process.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// TestGradHookReachesZero checks that a backward pass reports every
+// gradient final, in decreasing arena offsets (the all-reduce overlap
+// relies on it).
+func TestGradHookReachesZero(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	uno, err := NewUno(UnoConfig{CellFeatures: 5, DrugFeatures: 7, Hidden: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq, err := NewEarthquake(EarthquakeConfig{Inputs: 3, DenseIn: 4, Units: 2, DenseOut: 3, Outputs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		m    Model
+		in   []*tensor.Tensor
+		dout *tensor.Tensor
+	}{
+		{uno, []*tensor.Tensor{randIn(rng, 2, 5), randIn(rng, 2, 7)}, randIn(rng, 2, 1)},
+		{eq, []*tensor.Tensor{randIn(rng, 2, 3, 3)}, randIn(rng, 2, 2)},
+	} {
+		var los []int
+		c.m.Arena().SetGradHook(func(lo int) { los = append(los, lo) })
+		c.m.Arena().ZeroGrad()
+		if _, err := c.m.Forward(c.in, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.m.Backward(c.dout); err != nil {
+			t.Fatal(err)
+		}
+		if len(los) == 0 || los[len(los)-1] != 0 {
+			t.Fatalf("%T: hook offsets %v do not reach 0", c.m, los)
+		}
+		if len(los) < len(c.m.Arena().Params())/2 {
+			t.Errorf("%T: only %d hook calls for %d params", c.m, len(los), len(c.m.Arena().Params()))
+		}
 	}
 }

@@ -111,7 +111,8 @@ func (b *resBlock) Backward(dy *tensor.Tensor) *tensor.Tensor {
 // 3×3/2 pad 1, four stages of residual blocks (widths 64, 128, 256, 512;
 // stride 2 at the start of stages 2-4, in the 3×3 conv), global average
 // pool and a Linear layer to the classes. Input [N, InChannels, H, W],
-// output logits [N, Classes].
+// output logits [N, Classes]. Every BN followed by a ReLU runs it fused
+// (BatchNormConfig.Act).
 type ResNet struct {
 	cfg   ResNetConfig
 	arena *nn.Arena
@@ -142,19 +143,23 @@ func NewResNet(c ResNetConfig) (*ResNet, error) {
 		m.convs = append(m.convs, l)
 		return l
 	}
-	bn := func(name string, ch int) *nn.BatchNorm {
+	// bn is BatchNorm, with a fused ReLU when relu is set.
+	bn := func(name string, ch int, relu bool) *nn.BatchNorm {
 		if err != nil {
 			return nil
 		}
+		act := nn.Linear
+		if relu {
+			act = nn.ReLUAct
+		}
 		var l *nn.BatchNorm
-		l, err = nn.NewBatchNorm(m.arena, name, nn.BatchNormConfig{Channels: ch})
+		l, err = nn.NewBatchNorm(m.arena, name, nn.BatchNormConfig{Channels: ch, Act: act})
 		m.bns = append(m.bns, l)
 		return l
 	}
 	w0 := c.Width
 	m.body.Add(conv("conv1", c.InChannels, w0, 7, 2))
-	m.body.Add(bn("bn1", w0))
-	m.body.Add(nn.NewReLU())
+	m.body.Add(bn("bn1", w0, true))
 	pool, perr := nn.NewMaxPool2D(nn.MaxPool2DConfig{Kernel: 3, Stride: 2, Padding: 1})
 	if perr != nil {
 		return nil, perr
@@ -176,16 +181,16 @@ func NewResNet(c ResNetConfig) (*ResNet, error) {
 			blk := &resBlock{add: nn.NewAdd(), relu: nn.NewReLU()}
 			if bottleneck {
 				blk.branch = nn.NewSequential(
-					conv(p+".conv1", in, width, 1, 1), bn(p+".bn1", width), nn.NewReLU(),
-					conv(p+".conv2", width, width, 3, stride), bn(p+".bn2", width), nn.NewReLU(),
-					conv(p+".conv3", width, width*expansion, 1, 1), bn(p+".bn3", width*expansion))
+					conv(p+".conv1", in, width, 1, 1), bn(p+".bn1", width, true),
+					conv(p+".conv2", width, width, 3, stride), bn(p+".bn2", width, true),
+					conv(p+".conv3", width, width*expansion, 1, 1), bn(p+".bn3", width*expansion, false))
 			} else {
 				blk.branch = nn.NewSequential(
-					conv(p+".conv1", in, width, 3, stride), bn(p+".bn1", width), nn.NewReLU(),
-					conv(p+".conv2", width, width, 3, 1), bn(p+".bn2", width))
+					conv(p+".conv1", in, width, 3, stride), bn(p+".bn1", width, true),
+					conv(p+".conv2", width, width, 3, 1), bn(p+".bn2", width, false))
 			}
 			if stride != 1 || in != width*expansion {
-				blk.short = nn.NewSequential(conv(p+".downsample.0", in, width*expansion, 1, stride), bn(p+".downsample.1", width*expansion))
+				blk.short = nn.NewSequential(conv(p+".downsample.0", in, width*expansion, 1, stride), bn(p+".downsample.1", width*expansion, false))
 			}
 			if err != nil {
 				return nil, fmt.Errorf("resnet: %w", err)

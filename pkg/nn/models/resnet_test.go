@@ -108,6 +108,14 @@ func smooth(l nn.Layer) {
 	switch l := l.(type) {
 	case *nn.Act:
 		l.Fn = nn.TanhAct
+	case *nn.BatchNorm:
+		if l.Act == nn.ReLUAct {
+			l.Act = nn.TanhAct
+		}
+	case *nn.Conv2D:
+		if l.Act == nn.ReLUAct {
+			l.Act = nn.TanhAct
+		}
 	case *nn.Sequential:
 		for _, c := range l.Layers {
 			smooth(c)
@@ -237,5 +245,47 @@ func TestResNetErrors(t *testing.T) {
 	}
 	if err := m.Backward(tensor.New(1, 3)); !errors.Is(err, ErrInput) {
 		t.Errorf("backward before forward: err %v, want ErrInput", err)
+	}
+}
+
+// TestModelStepAllocs proves that steady-state forward+backward steps of
+// both models allocate nothing. Narrow models keep gonum's fallback SGEMM
+// on its serial path (its parallel path allocates; OpenBLAS never does).
+func TestModelStepAllocs(t *testing.T) {
+	un, err := NewUNet(UNetConfig{InChannels: 3, Filters: 2, Levels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rn, err := NewResNet(ResNetConfig{Depth: 50, Width: 2, Classes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		m    Model
+		x    *tensor.Tensor
+	}{
+		{"unet", un, randNormal(nn.NewRand(11), 1, 3, 8, 8)},
+		{"resnet50", rn, randNormal(nn.NewRand(12), 2, 3, 16, 16)},
+	} {
+		in := []*tensor.Tensor{c.x}
+		var dout *tensor.Tensor
+		step := func() {
+			out, err := c.m.Forward(in, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dout == nil {
+				dout = randNormal(nn.NewRand(13), out.Shape...)
+			}
+			c.m.Arena().ZeroGrad()
+			if err := c.m.Backward(dout); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
+		if n := testing.AllocsPerRun(5, step); n != 0 {
+			t.Errorf("%s: %v allocations per step, want 0", c.name, n)
+		}
 	}
 }

@@ -48,13 +48,11 @@ func (c UNetConfig) Validate() error {
 	return nil
 }
 
-// unetBlock is two 3×3 "same" convolutions with bias, each followed by ReLU.
-type unetBlock struct{ seq *nn.Sequential }
-
 // UNet is the cloud-mask U-Net: per level two 3×3 conv+ReLU and a 2×2/2
 // max-pool down, a bottom block, then per level nearest ×2 upsampling,
 // concat [upsampled, skip] and two 3×3 conv+ReLU, and a final 1×1 conv to
-// one logit per pixel (the sigmoid is folded into BCE-with-logits). Input
+// one logit per pixel (the sigmoid is folded into BCE-with-logits). The
+// ReLUs run fused in the convolutions (Conv2DConfig.Act). Input
 // [N, InChannels, H, W] with H and W multiples of 2^Levels; output
 // [N, 1, H, W].
 type UNet struct {
@@ -83,10 +81,10 @@ func NewUNet(c UNetConfig) (*UNet, error) {
 		return nil, err
 	}
 	m := &UNet{cfg: c, arena: nn.NewArena()}
-	conv := func(name string, in, out, k int) (*nn.Conv2D, error) {
+	conv := func(name string, in, out, k int, act nn.Activation) (*nn.Conv2D, error) {
 		// The first convolution's input is data: it needs no gradient.
 		first := len(m.convs) == 0
-		l, err := nn.NewConv2D(m.arena, name, nn.Conv2DConfig{InChannels: in, OutChannels: out, Kernel: k, Padding: k / 2, Bias: true, NoInputGrad: first})
+		l, err := nn.NewConv2D(m.arena, name, nn.Conv2DConfig{InChannels: in, OutChannels: out, Kernel: k, Padding: k / 2, Bias: true, NoInputGrad: first, Act: act})
 		if err != nil {
 			return nil, fmt.Errorf("unet: %w", err)
 		}
@@ -94,15 +92,15 @@ func NewUNet(c UNetConfig) (*UNet, error) {
 		return l, nil
 	}
 	block := func(name string, in, out int) (*nn.Sequential, error) {
-		a, err := conv(name+".conv1", in, out, 3)
+		a, err := conv(name+".conv1", in, out, 3, nn.ReLUAct)
 		if err != nil {
 			return nil, err
 		}
-		b, err := conv(name+".conv2", out, out, 3)
+		b, err := conv(name+".conv2", out, out, 3, nn.ReLUAct)
 		if err != nil {
 			return nil, err
 		}
-		return nn.NewSequential(a, nn.NewReLU(), b, nn.NewReLU()), nil
+		return nn.NewSequential(a, b), nil
 	}
 	in := c.InChannels
 	for l := 0; l <= c.Levels; l++ {
@@ -137,7 +135,7 @@ func NewUNet(c UNetConfig) (*UNet, error) {
 		m.ups[l], m.cats[l], m.up[l] = u, nn.NewConcat(), b
 		in = f
 	}
-	head, err := conv("head", in, 1, 1)
+	head, err := conv("head", in, 1, 1, nn.Linear)
 	if err != nil {
 		return nil, err
 	}

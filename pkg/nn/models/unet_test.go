@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
@@ -177,5 +178,32 @@ func TestUNetErrors(t *testing.T) {
 	}
 	if err := m.Backward(tensor.New(1, 1, 8, 4)); !errors.Is(err, ErrInput) {
 		t.Errorf("bad gradient shape: err %v, want ErrInput", err)
+	}
+}
+
+// BenchmarkTrainStep runs train-bench's U-Net and ResNet steps (forward,
+// loss, backward, Adam) and reports GFLOP/s by the convolution count.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		batch int
+	}{{"unet", 8}, {"resnet50", 16}, {"resnet18", 16}} {
+		b.Run(c.name, func(b *testing.B) {
+			bench, err := Benches[c.name](c.batch, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := bench.Step(); err != nil { // warm-up: buffers
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			start := time.Now()
+			for b.Loop() {
+				if err := bench.Step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(bench.FlopsPerSample*float64(bench.Batch*b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }

@@ -76,6 +76,17 @@ type Uno struct {
 	macs        float64
 	cat         tensor.Tensor
 	dcell, ddrg tensor.Tensor
+	drops       []*nn.Dropout
+}
+
+var _ Model = (*Uno)(nil)
+
+// SetMaskKey keys the next dropout masks per sample (nn.MaskKeyed); each
+// dropout layer gets its own key.
+func (m *Uno) SetMaskKey(key uint64, first int) {
+	for i, d := range m.drops {
+		d.SetMaskKey(nn.MixKey(key, uint64(i)), first)
+	}
 }
 
 // NewUno builds and initialises the model and builds its arena.
@@ -97,6 +108,7 @@ func NewUno(cfg UnoConfig) (*Uno, error) {
 			dr := nn.NewDropout(cfg.Dropout, cfg.DropoutSeed*1000003+drop)
 			dr.Permanent = true
 			drop++
+			m.drops = append(m.drops, dr)
 			s.Add(dr)
 		}
 	}
@@ -181,7 +193,7 @@ func (m *Uno) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tensor, erro
 
 // Backward propagates dL/dout [N, 1] through the head and both towers.
 func (m *Uno) Backward(dout *tensor.Tensor) error {
-	if dout == nil || len(dout.Shape) != 2 || dout.Shape[1] != 1 || len(m.cat.Shape) != 2 || dout.Shape[0] != m.cat.Shape[0] {
+	if dout == nil || len(dout.Shape) != 2 || dout.Shape[1] != 1 || len(m.cat.Shape) != 2 || dout.Shape[0] != m.cat.Shape[0] || len(dout.Data) != dout.Len() {
 		return fmt.Errorf("%w: uno dout must be [%d, 1] after Forward", ErrInput, m.cat.Shape[0])
 	}
 	dcat := m.head.Backward(dout)
