@@ -5,7 +5,7 @@ BIN   := bin/scibench
 
 # Debian packages the full build uses. Without them scibench still builds and
 # runs in pure-Go mode (gonum BLAS, no HDF5).
-DEB_PACKAGES := pkg-config libopenblas-dev libhdf5-dev python3-h5py python3-numpy
+DEB_PACKAGES := pkg-config libopenblas-dev libhdf5-dev python3-h5py python3-numpy python3-pandas python3-tables
 
 # Build tags, evaluated when a recipe runs (after `deps` installed packages).
 TAGS = $(strip $(shell pkg-config --exists openblas 2>/dev/null && echo openblas) \
@@ -44,7 +44,7 @@ run: build
 	$(BIN) run earthquake --nproc 2 --config configs/earthquake-default.yaml
 
 ## test: vet + the whole suite under the race detector + the pure-Go build.
-test: deps test-go test-nocgo
+test: deps test-go test-nocgo test-slurm
 
 test-go:
 	@echo "test: tags=[$(TAGS)]"
@@ -68,3 +68,9 @@ lint:
 
 clean:
 	rm -rf bin
+
+## test-slurm: real one-host Slurm (2 simulated nodes, fake GPUs) + LSF emulation:
+## submits scibench sweeps and checks them; stops the cluster by PID (slurm/ci/).
+.PHONY: test-slurm
+test-slurm:
+	GO=$(GO) bash slurm/ci/run-tests.sh

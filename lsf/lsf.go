@@ -128,12 +128,12 @@ func (b *Backend) Status(ctx context.Context, id string) (sched.State, error) {
 	out, err := b.run(ctx, nil, b.cfg.Bjobs, "-noheader", "-o", "stat", id)
 	s := strings.TrimSpace(string(out))
 	if err != nil {
-		if strings.Contains(err.Error(), "not found") {
+		if !errors.Is(err, sched.ErrUnreachable) && strings.Contains(err.Error(), "is not found") {
 			return sched.StateEnded, nil
 		}
 		return sched.StateUnknown, err
 	}
-	if s == "" || strings.Contains(s, "not found") {
+	if s == "" || strings.Contains(s, "is not found") {
 		return sched.StateEnded, nil
 	}
 	return ParseState(s), nil

@@ -253,6 +253,16 @@ func submit(ctx context.Context, f *submitFlags, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitUsage, fmt.Errorf("--out %s: %w", out, err)
 	}
+	if prev, err := os.ReadFile(filepath.Join(sweepDir, "sweep.json")); err == nil {
+		var pm sweepManifest
+		if json.Unmarshal(prev, &pm) == nil {
+			for _, j := range pm.Jobs {
+				if j.JobID != "" {
+					return exitUsage, fmt.Errorf("--out %s: sweep directory already holds submitted jobs (job %s); choose another --out", out, j.JobID)
+				}
+			}
+		}
+	}
 	workDir, err := os.Getwd()
 	if err != nil {
 		return exitFailed, err

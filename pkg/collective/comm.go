@@ -191,7 +191,7 @@ func newComm(cfg Config, hosts []string, prev, next net.Conn, ctrl []net.Conn) *
 		jobs:     make(chan plan, 1),
 		wdone:    make(chan error, 1),
 		watchCh:  make(chan watchReq, 1),
-		stage:    make([]byte, hdrLen+opLen+seqMaxChunk),
+		stage:    make([]byte, hdrLen+opLen+coalesceMax),
 		notify:   make(chan struct{}, 1),
 		wnotify:  make(chan struct{}, 1),
 		scratch:  make([]byte, max(cfg.SegmentBytes, seqMaxChunk)),
@@ -207,6 +207,14 @@ func newComm(cfg Config, hosts []string, prev, next net.Conn, ctrl []net.Conn) *
 		return c
 	}
 	_, c.buffered = prev.(*net.TCPConn)
+	if tc, ok := next.(*net.TCPConn); ok {
+		// The sequential path relies on a whole chunk fitting in the
+		// socket buffers; the kernel may cap what tune asked for
+		// (net.core.wmem_max), so bound the chunk by what we got.
+		if sb := sendBuffer(tc); sb > 0 {
+			c.seqMax = min(c.seqMax, sb/8)
+		}
+	}
 	c.setupPoll(cfg.BusyPoll)
 	c.wg.Add(2)
 	go c.writerLoop()
@@ -405,9 +413,14 @@ func (c *Comm) run(ctx context.Context, p *plan) error {
 }
 
 // seqMaxChunk is the largest chunk (bytes per step) sent by the sequential
-// small-message path. Chosen with allreduce-bench; it must stay well below
-// the socket buffers (socketBuffer).
-const seqMaxChunk = 128 << 10
+// small-message path. Not swept yet; it must stay well below the socket
+// buffers (socketBuffer) so that a send never waits for a peer that is
+// itself sending. coalesceMax is the largest first chunk copied behind the
+// op header so that both go out in one write.
+const (
+	seqMaxChunk = 256 << 10
+	coalesceMax = 16 << 10
+)
 
 func (c *Comm) maxChunkBytes(p *plan) int {
 	switch p.kind {
@@ -440,9 +453,14 @@ func (c *Comm) seqOp(p *plan, start time.Time) (wait time.Duration, err error) {
 			lo, hi := p.chunk(c.size, st.Send)
 			b := p.send[lo*p.elem : hi*p.elem]
 			var err error
-			if hdrPending {
+			if hdrPending && len(b) <= coalesceMax {
 				n := copy(c.stage[hdrLen+opLen:], b)
 				_, err = c.next.Write(c.stage[:hdrLen+opLen+n])
+				hdrPending = false
+			} else if hdrPending {
+				if _, err = c.next.Write(c.stage[:hdrLen+opLen]); err == nil {
+					_, err = c.next.Write(b)
+				}
 				hdrPending = false
 			} else if len(b) > 0 {
 				_, err = c.next.Write(b)
@@ -872,6 +890,7 @@ func (c *Comm) Close() error {
 		if c.collTimer != nil {
 			c.collTimer.Stop()
 		}
+		c.decided = true // no verdict goroutines are started after this
 		c.collMu.Unlock()
 		c.wg.Wait()
 	})

@@ -68,7 +68,7 @@ func TestAllReduce(t *testing.T) {
 			for n := 1; n <= 8; n++ {
 				comms := tr.make(t, n, Config{SegmentBytes: 64, Timeout: 20 * time.Second})
 				rng := rand.New(rand.NewPCG(uint64(n), 7))
-				lengths := []int{0, 1, n - 1, n + 1, 2*n + 3, 37, 1001, 4099 + rng.IntN(100)}
+				lengths := []int{0, 1, n - 1, n + 1, 2*n + 3, 37, 1001, 4099 + rng.IntN(100), 40000 + rng.IntN(100)}
 				for _, m := range lengths {
 					if m < 0 {
 						continue

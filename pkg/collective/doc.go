@@ -14,8 +14,12 @@
 // buffer is cut into SegmentBytes segments so that sending, receiving and
 // reducing overlap. All-reduce is reduce-scatter then all-gather, 2(n-1)
 // steps; every element is reduced once, at one rank, in ring order, then
-// copied, so every rank ends bitwise identical. Buffers are sent as unsafe
-// byte views of the float slices; steady-state collectives allocate nothing.
+// copied, so every rank ends bitwise identical. Small collectives over TCP
+// (chunks of at most 256 KiB) skip the hand-off to the writer goroutine: the
+// caller sends then receives each step, which the socket buffers make
+// deadlock-free. Reads busy-poll briefly before parking (Config.BusyPoll).
+// Buffers are sent as unsafe byte views of the float slices and reduced with
+// gonum's assembly AXPY; steady-state collectives allocate nothing.
 //
 // Every rank keeps its rendezvous connection to rank 0 as a control link.
 // When a collective fails (EOF, reset, deadline), the rank reports the

@@ -95,3 +95,18 @@ func (c *Comm) pollRead(fd uintptr) bool {
 		return true
 	}
 }
+
+// sendBuffer returns the kernel's SO_SNDBUF for tc (0 if unknown).
+func sendBuffer(tc *net.TCPConn) int {
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	v := 0
+	_ = raw.Control(func(fd uintptr) {
+		if n, err := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF); err == nil {
+			v = n
+		}
+	})
+	return v
+}

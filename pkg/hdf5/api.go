@@ -3,7 +3,6 @@ package hdf5
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Sentinel errors. Every error returned by the package wraps one of them and
@@ -206,20 +205,6 @@ func checkShape(file, path string, shape []int, n int) error {
 	}
 	if len(shape) > 32 {
 		return fmt.Errorf("%w: file %s, dataset %q: rank %d above 32", ErrArg, file, path, len(shape))
-	}
-	return nil
-}
-
-func checkRows(file, path string, start, count int) error {
-	if start < 0 || count < 0 {
-		return fmt.Errorf("%w: file %s, dataset %q: row range start %d count %d", ErrArg, file, path, start, count)
-	}
-	return nil
-}
-
-func checkName(file, what, name string) error {
-	if name == "" || strings.IndexByte(name, 0) >= 0 {
-		return fmt.Errorf("%w: file %s: %s name %q is empty or holds a NUL byte", ErrArg, file, what, name)
 	}
 	return nil
 }

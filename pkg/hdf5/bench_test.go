@@ -10,8 +10,9 @@ import (
 
 // BenchmarkReadRows reads one batch of rows (32 × 5270 float32, the uno
 // drug-descriptor width) at a random offset from a 1024-row dataset stored
-// four ways: contiguous, chunked (64 rows), chunked+gzip, and as the
-// values_block_0 field of a pandas-style compound table.
+// four ways: contiguous, chunked (64 rows), chunked+gzip (warm chunk
+// cache, and cold: reopened per read), and as the values_block_0 field of
+// a pandas-style compound table.
 func BenchmarkReadRows(b *testing.B) {
 	const rows, width, batch = 1024, 5270, 32
 	path := filepath.Join(b.TempDir(), "bench.h5")
@@ -37,6 +38,26 @@ func BenchmarkReadRows(b *testing.B) {
 	for i := range starts {
 		starts[i] = rng.IntN(rows - batch + 1)
 	}
+	// Cold: a fresh Open per read, so the chunks are inflated every time
+	// (the file itself stays in the page cache).
+	b.Run(fmt.Sprintf("layout=gzip-cold/rows=%d/width=%d", batch, width), func(b *testing.B) {
+		b.SetBytes(batch * width * 4)
+		i := 0
+		for b.Loop() {
+			g, err := Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			err = g.ReadFloat32Rows("/gzip", starts[i%len(starts)], batch, dst)
+			i++
+			if cerr := g.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, name := range []string{"contiguous", "chunked", "gzip", "table"} {
 		dpath := "/" + name
 		b.Run(fmt.Sprintf("layout=%s/rows=%d/width=%d", name, batch, width), func(b *testing.B) {

@@ -418,7 +418,7 @@ func (f *File) info(path string) (DatasetInfo, error) {
 	var di DatasetInfo
 	d := f.dataset(path)
 	if d < 0 {
-		return di, f.codeErr(int(d), "info", path, "", 0, 0, 0)
+		return di, f.codeErr(int(d), "info", path, "", true, 0, 0, 0)
 	}
 	t := C.H5Dget_type(d)
 	if t < 0 {
@@ -488,7 +488,7 @@ func (f *File) Info(path string) (DatasetInfo, error) {
 
 // codeErr turns a helper result code into an error naming file, dataset
 // and field (mu held).
-func (f *File) codeErr(code int, op, path, field string, start, count, dstLen int) error {
+func (f *File) codeErr(code int, op, path, field string, whole bool, start, count, dstLen int) error {
 	where := fmt.Sprintf("file %s, dataset %q", f.name, path)
 	if field != "" {
 		where += fmt.Sprintf(", field %q", field)
@@ -510,7 +510,26 @@ func (f *File) codeErr(code int, op, path, field string, start, count, dstLen in
 	case C.SB_ERANGE:
 		return fmt.Errorf("%w: %s: %s: rows [%d, %d) outside %s", ErrShape, op, where, start, start+count, shape())
 	case C.SB_ESIZE:
-		return fmt.Errorf("%w: %s: %s: destination holds %d values, selection needs another count (%s)", ErrShape, op, where, dstLen, shape())
+		need := "a different number of"
+		if di, err := f.info(path); err == nil {
+			n := 1
+			if fl, ok := di.Field(field); ok {
+				n = fl.Elems()
+				if fl.Type == String {
+					n *= fl.Size
+				}
+			}
+			if whole || len(di.Shape) == 0 {
+				n *= di.Len()
+			} else {
+				n *= count * (di.Len() / max(di.Shape[0], 1))
+				if di.Shape[0] == 0 {
+					n = 0
+				}
+			}
+			need = fmt.Sprint(n)
+		}
+		return fmt.Errorf("%w: %s: %s: destination holds %d values, the selection %s (%s)", ErrShape, op, where, dstLen, need+" values", shape())
 	case C.SB_ENOTCOMP:
 		return fmt.Errorf("%w: %s: %s: not a compound dataset (%s)", ErrType, op, where, shape())
 	case C.SB_ENOFIELD:
@@ -543,11 +562,11 @@ func (f *File) readNum(op, path string, kind C.int, whole bool, start, count int
 	defer unlock()
 	d := f.dataset(path)
 	if d < 0 {
-		return f.codeErr(int(d), op, path, "", start, count, n)
+		return f.codeErr(int(d), op, path, "", whole, start, count, n)
 	}
 	rc := C.sb_read_num(d, kind, cbool(whole), C.longlong(start), C.longlong(count), buf, C.longlong(n))
 	if rc != C.SB_OK {
-		return f.codeErr(int(rc), op, path, "", start, count, n)
+		return f.codeErr(int(rc), op, path, "", whole, start, count, n)
 	}
 	return nil
 }
@@ -598,13 +617,13 @@ func (f *File) readField(op, path, field string, kind C.int, whole bool, start, 
 	defer unlock()
 	d := f.dataset(path)
 	if d < 0 {
-		return f.codeErr(int(d), op, path, field, start, count, n)
+		return f.codeErr(int(d), op, path, field, whole, start, count, n)
 	}
 	cf := C.CString(field)
 	defer C.free(unsafe.Pointer(cf))
 	rc := C.sb_read_field(d, cf, kind, cbool(whole), C.longlong(start), C.longlong(count), buf, C.longlong(n))
 	if rc != C.SB_OK {
-		return f.codeErr(int(rc), op, path, field, start, count, n)
+		return f.codeErr(int(rc), op, path, field, whole, start, count, n)
 	}
 	return nil
 }
@@ -688,7 +707,7 @@ func (f *File) ReadStrings(path string) ([]string, error) {
 	}
 	d := f.dataset(path)
 	if d < 0 {
-		return nil, f.codeErr(int(d), "read strings", path, "", 0, 0, 0)
+		return nil, f.codeErr(int(d), "read strings", path, "", true, 0, 0, 0)
 	}
 	n := di.Len()
 	if di.VarLen {
@@ -698,7 +717,7 @@ func (f *File) ReadStrings(path string) ([]string, error) {
 	}
 	buf := make([]byte, n*di.Size)
 	if rc := C.sb_read_fixed_str(d, unsafe.Pointer(unsafe.SliceData(buf)), C.longlong(len(buf))); rc != C.SB_OK {
-		return nil, f.codeErr(int(rc), "read strings", path, "", 0, 0, n)
+		return nil, f.codeErr(int(rc), "read strings", path, "", true, 0, 0, n)
 	}
 	return splitFixed(buf, di.Size), nil
 }
@@ -933,6 +952,20 @@ func (f *File) SetAttr(path, name, value string) error {
 	copy(buf, value)
 	if C.H5Awrite(a, t, unsafe.Pointer(&buf[0])) < 0 {
 		return fmt.Errorf("%w: write attribute: %s: %s", ErrLibrary, where, lastError())
+	}
+	return nil
+}
+
+func checkRows(file, path string, start, count int) error {
+	if start < 0 || count < 0 {
+		return fmt.Errorf("%w: file %s, dataset %q: row range start %d count %d", ErrArg, file, path, start, count)
+	}
+	return nil
+}
+
+func checkName(file, what, name string) error {
+	if name == "" || strings.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("%w: file %s: %s name %q is empty or holds a NUL byte", ErrArg, file, what, name)
 	}
 	return nil
 }

@@ -117,8 +117,8 @@ func TestErrors(t *testing.T) {
 	wantErr(t, "rows of scalar", f.ReadFloat32Rows("/data/scalar", 0, 1, buf[:1]), ErrShape, path, "/data/scalar", "rank 0")
 	wantErr(t, "rows out of range", f.ReadFloat32Rows("/data/x", 30, 11, buf[:11*16]), ErrShape, path, "/data/x", "[30, 41)", "[40 16]")
 	wantErr(t, "negative start", f.ReadFloat32Rows("/data/x", -1, 1, buf[:16]), ErrArg, path, "/data/x")
-	wantErr(t, "dst too short", f.ReadFloat32Rows("/data/x", 0, 2, buf[:31]), ErrShape, path, "/data/x", "31")
-	wantErr(t, "dst wrong whole", f.ReadFloat32("/data/x", buf[:10]), ErrShape, path, "/data/x")
+	wantErr(t, "dst too short", f.ReadFloat32Rows("/data/x", 0, 2, buf[:31]), ErrShape, path, "/data/x", "holds 31 values, the selection 32 values")
+	wantErr(t, "dst wrong whole", f.ReadFloat32("/data/x", buf[:10]), ErrShape, path, "/data/x", "the selection 640 values")
 
 	wantErr(t, "strings as float", f.ReadFloat32("/data/names", buf[:2]), ErrType, path, "/data/names", "string")
 	wantErr(t, "float as int64", f.ReadInt64("/data/x", make([]int64, 640)), ErrType, path, "/data/x", "float32")
@@ -130,7 +130,7 @@ func TestErrors(t *testing.T) {
 	wantErr(t, "string field as float", f.ReadFieldFloat32Rows("/tbl/table", "s", 0, 1, buf[:4]), ErrType, path, `"s"`)
 	wantErr(t, "float field as int64", f.ReadFieldInt64Rows("/tbl/table", "v", 0, 1, i64[:3]), ErrType, path, `"v"`)
 	wantErr(t, "field rows out of range", f.ReadFieldFloat32Rows("/tbl/table", "v", 1, 2, buf[:6]), ErrShape, path, `"v"`)
-	wantErr(t, "field dst size", f.ReadFieldFloat32Rows("/tbl/table", "v", 0, 2, buf[:5]), ErrShape, path, `"v"`)
+	wantErr(t, "field dst size", f.ReadFieldFloat32Rows("/tbl/table", "v", 0, 2, buf[:5]), ErrShape, path, `"v"`, "the selection 6 values")
 	_, err = f.ReadFieldStringRows("/tbl/table", "v", 0, 1)
 	wantErr(t, "float field as strings", err, ErrType, path, `"v"`)
 	_, err = f.ReadFieldStringRows("/tbl/table", "nope", 0, 1)
@@ -275,4 +275,74 @@ func TestReadRowsAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("ReadFloat32Rows + ReadFieldFloat32Rows: %v allocs per run, want 0", allocs)
 	}
+}
+
+// TestTableBlocks reads a table whose records (5270 float32 + index, the
+// uno drug-descriptor row) span several of the raw reader's 4 MiB blocks,
+// whole and by random row ranges, against the appended values.
+func TestTableBlocks(t *testing.T) {
+	const K, N = 5270, 500
+	path := filepath.Join(t.TempDir(), "blocks.h5")
+	defer checkAllClosed(t)
+	f, err := Create(path)
+	must(t, err)
+	defer f.Close()
+	rng := newRand(11)
+	x := randF32(rng, N*K)
+	idx := make([]int64, N)
+	names := make([]string, N)
+	for i := range idx {
+		idx[i] = int64(i) * 3
+		names[i] = strings.Repeat("n", i%9)
+	}
+	tb, err := f.CreateTable("/x", []Field{{Name: "index", Type: Int64}, {Name: "values_block_0", Type: Float32, Dims: []int{K}}, {Name: "Sample", Type: String, Size: 8}}, TableOptions{ChunkRows: 64, Gzip: 1})
+	must(t, err)
+	for lo := 0; lo < N; lo += 170 {
+		hi := min(lo+170, N)
+		must(t, tb.Append(hi-lo, idx[lo:hi], x[lo*K:hi*K], names[lo:hi]))
+	}
+	must(t, tb.Close())
+	all := make([]float32, N*K)
+	must(t, f.ReadFieldFloat32("/x/table", "values_block_0", all))
+	sameBits(t, "whole field", all, x)
+	gi := make([]int64, N)
+	must(t, f.ReadFieldInt64("/x/table", "index", gi))
+	sameI64(t, "index", gi, idx)
+	for range 20 {
+		start := rng.IntN(N + 1)
+		count := rng.IntN(N - start + 1)
+		dst := make([]float32, count*K)
+		must(t, f.ReadFieldFloat32Rows("/x/table", "values_block_0", start, count, dst))
+		sameBits(t, "field rows", dst, x[start*K:(start+count)*K])
+		s, err := f.ReadFieldStringRows("/x/table", "Sample", start, count)
+		must(t, err)
+		sameStrings(t, "string rows", s, names[start:start+count])
+	}
+	checkNoLeak(t, f)
+}
+
+// TestAppendAfterRead appends to a table whose dataset the File already
+// holds open for reading (the handle cache): the reader sees the new rows.
+func TestAppendAfterRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "append.h5")
+	defer checkAllClosed(t)
+	f, err := Create(path)
+	must(t, err)
+	defer f.Close()
+	tb, err := f.CreateTable("/t", []Field{{Name: "v", Type: Float32, Dims: []int{2}}}, TableOptions{ChunkRows: 4})
+	must(t, err)
+	must(t, tb.Append(3, []float32{1, 2, 3, 4, 5, 6}))
+	got := make([]float32, 6)
+	must(t, f.ReadFieldFloat32("/t/table", "v", got))
+	sameBits(t, "first rows", got, []float32{1, 2, 3, 4, 5, 6})
+	must(t, tb.Append(2, []float32{7, 8, 9, 10}))
+	di, err := f.Info("/t/table")
+	must(t, err)
+	if !sameInts(di.Shape, []int{5}) {
+		t.Fatalf("shape after append = %v, want [5]", di.Shape)
+	}
+	got = make([]float32, 4)
+	must(t, f.ReadFieldFloat32Rows("/t/table", "v", 3, 2, got))
+	sameBits(t, "appended rows", got, []float32{7, 8, 9, 10})
+	must(t, f.Close())
 }

@@ -18,7 +18,8 @@ import (
 // Table appends rows to a compound dataset laid out like a pandas
 // HDFStore "table": group path holding a rank-1, chunked, extendible
 // compound dataset path/table. Read it back with the ReadField* methods on
-// path + "/table". A Table is closed by Close or by closing its File.
+// path + "/table". A Table is closed by Close or by closing its File. Append
+// reuses a packing buffer: one goroutine at a time may append to a Table.
 type Table struct {
 	f       *File
 	path    string // the dataset: group + "/table"

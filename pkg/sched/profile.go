@@ -122,7 +122,10 @@ func ParseWalltime(s string) (time.Duration, error) {
 
 // keyErr is a validation error naming the key (and its line when known).
 func (p *Profile) keyErr(key, format string, args ...any) error {
-	top, _, _ := strings.Cut(key, ".")
+	top := key
+	if i := strings.IndexAny(key, ".["); i >= 0 {
+		top = key[:i]
+	}
 	return &config.Error{File: p.File, Line: p.lines[top], Key: key, Msg: fmt.Sprintf(format, args...), Err: ErrProfile}
 }
 

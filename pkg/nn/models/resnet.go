@@ -299,10 +299,14 @@ func (m *ResNet) Backward(dout *tensor.Tensor) error {
 }
 
 // resnetBench returns train-bench's entry for a ResNet of the given depth:
-// a 3×128×128 synthetic batch, 231 classes, softmax cross-entropy, Adam.
+// a 3×128×128 synthetic batch (batch 0 means 16), 231 classes, softmax
+// cross-entropy, Adam.
 func resnetBench(depth int) func(batch int, seed uint64) (*Bench, error) {
 	return func(batch int, seed uint64) (*Bench, error) {
-		if batch <= 0 {
+		if batch == 0 {
+			batch = 16
+		}
+		if batch < 0 {
 			return nil, fmt.Errorf("%w: resnet%d bench batch %d", ErrConfig, depth, batch)
 		}
 		const size = 128

@@ -28,6 +28,14 @@ func TestResNetParamCounts(t *testing.T) {
 		if got := m.Arena().Size(); got != c.want {
 			t.Errorf("%+v: %d params, want %d", c.cfg, got, c.want)
 		}
+		// torchvision's published multiply-adds at 224²: 1.81, 3.66 and
+		// 4.09 G for ResNet-18, -34 and -50.
+		if c.cfg.Classes == 1000 {
+			want := map[int]float64{18: 1.81e9, 34: 3.66e9, 50: 4.09e9}[c.cfg.Depth]
+			if got := m.FLOPs(224, 224) / 2; math.Abs(got-want) > 0.01*want {
+				t.Errorf("resnet%d: %.4g multiply-adds at 224², want ≈ %.3g", c.cfg.Depth, got, want)
+			}
+		}
 	}
 }
 
@@ -286,6 +294,45 @@ func TestModelStepAllocs(t *testing.T) {
 		step()
 		if n := testing.AllocsPerRun(5, step); n != 0 {
 			t.Errorf("%s: %v allocations per step, want 0", c.name, n)
+		}
+	}
+}
+
+// TestConvBenches checks the train-bench entries: reference parameter
+// counts, default batches, FLOPs (3× the forward conv count at 128²) and
+// the batch error. Their Step runs in BenchmarkTrainStep.
+func TestConvBenches(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		params int
+		batch  int
+		fwd    float64 // forward GFLOP per 128² sample
+	}{
+		{"unet", 1948609, 8, 2 * 10741612544.0 / 4 / 1e9},
+		{"resnet50", 23981351, 16, 0},
+		{"resnet18", 11295015, 16, 0}, // torchvision 11,689,512 with fc 512→231
+		{"resnet34", 21403175, 16, 0}, // torchvision 21,797,672 with fc 512→231
+	} {
+		f, ok := Benches[c.name]
+		if !ok {
+			t.Fatalf("Benches has no %q", c.name)
+		}
+		b, err := f(0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Model != c.name || b.Params != c.params || b.Batch != c.batch {
+			t.Errorf("%s: model %q params %d batch %d, want %d and %d", c.name, b.Model, b.Params, b.Batch, c.params, c.batch)
+		}
+		if c.fwd > 0 && math.Abs(b.FlopsPerSample-3*c.fwd*1e9) > 1 {
+			t.Errorf("%s: %g FLOPs per sample, want %g", c.name, b.FlopsPerSample, 3*c.fwd*1e9)
+		}
+		if b.FlopsPerSample <= 0 {
+			t.Errorf("%s: %g FLOPs per sample", c.name, b.FlopsPerSample)
+		}
+		t.Logf("%s: %.4g GFLOP per sample (fwd+bwd), %.4g per step", c.name, b.FlopsPerSample/1e9, b.FlopsPerSample*float64(b.Batch)/1e9)
+		if _, err := f(-1, 1); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s batch -1: err %v, want ErrConfig", c.name, err)
 		}
 	}
 }

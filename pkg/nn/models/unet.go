@@ -246,10 +246,13 @@ func (m *UNet) Backward(dout *tensor.Tensor) error {
 	return nil
 }
 
-// unetBench is train-bench's U-Net entry: a 9×128×128 synthetic batch,
-// BCE-with-logits on random 0/1 masks, Adam.
+// unetBench is train-bench's U-Net entry: a 9×128×128 synthetic batch
+// (batch 0 means 8), BCE-with-logits on random 0/1 masks, Adam.
 func unetBench(batch int, seed uint64) (*Bench, error) {
-	if batch <= 0 {
+	if batch == 0 {
+		batch = 8
+	}
+	if batch < 0 {
 		return nil, fmt.Errorf("%w: unet bench batch %d", ErrConfig, batch)
 	}
 	const size = 128

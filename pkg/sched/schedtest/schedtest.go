@@ -166,3 +166,128 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Fixed paths of golden job scripts.
+const (
+	GoldenSweepDir = "/scratch/user/sweeps/earthquake-1"
+	GoldenWorkDir  = "/home/user/scibench"
+	GoldenBinary   = "/opt/scibench/bin/scibench"
+)
+
+// GoldenSpecs returns the job specs of a sweep of the named profile in
+// profilesDir with fixed directories, for golden-file tests.
+func GoldenSpecs(profilesDir, profile string, scale []int, oneAllocation bool) ([]sched.JobSpec, error) {
+	p, err := sched.LoadProfile(profilesDir, profile)
+	if err != nil {
+		return nil, err
+	}
+	pts, err := p.Plan(sched.Request{Scale: scale})
+	if err != nil {
+		return nil, err
+	}
+	cmd := func(pt sched.Point, dir string) []string {
+		return []string{GoldenBinary, "run", "earthquake", "--config", GoldenSweepDir + "/config.yaml", "--out", dir}
+	}
+	return p.Jobs(pts, sched.JobOptions{Bench: "earthquake", SweepDir: GoldenSweepDir, WorkDir: GoldenWorkDir,
+		OneAllocation: oneAllocation, Command: cmd, Version: "v0.0.0-golden"})
+}
+
+// Golden compares got with the file at path, or writes it when update is
+// set. It returns a description of the first difference, or "".
+func Golden(path string, got []byte, update bool) (string, error) {
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", err
+		}
+		return "", os.WriteFile(path, got, 0o644)
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%w (regenerate with -update)", err)
+	}
+	if bytes.Equal(want, got) {
+		return "", nil
+	}
+	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("%s:%d:\n  want %q\n  got  %q\n(regenerate with -update and review the diff)", path, i+1, w, g), nil
+		}
+	}
+	return path + ": differs", nil
+}
+
+// Hostile prepares, under dir, a job whose module names, environment value,
+// launcher arguments, run directory and worker command are hostile strings:
+// a fake launcher named launcher (and a fake `module`) in dir/bin that
+// records its argv and runs the rest of its command line from /bin/sh on,
+// and a worker at a hostile path that records its argv and $EVIL. The
+// caller renders spec, runs the script with bash and PATH=Path (nothing
+// else), then calls check, which reports any value that did not arrive
+// intact or any command substitution that ran.
+func Hostile(dir, launcher string) (spec sched.JobSpec, path string, check func() error, err error) {
+	bin := filepath.Join(dir, "bin")
+	pwned := filepath.Join(dir, "pwned")
+	evil := []string{"it's", "$(touch " + pwned + ")", "`touch " + pwned + "`", "a b\tc", "x;touch " + pwned, `\"'`, "-n", "${HOME}", "\n#SBATCH --x\ntouch " + pwned}
+	wdir := filepath.Join(dir, "it's $(x) dir")
+	worker := filepath.Join(wdir, "worker;`x`")
+	argvOut := filepath.Join(dir, "argv")
+	files := map[string]string{
+		worker: "#!/bin/bash\nprintf '%s\\0' \"$@\" > " + sched.Quote(argvOut) + "\nprintf '%s' \"$EVIL\" > " + sched.Quote(argvOut+".env") + "\n",
+		filepath.Join(bin, launcher): "#!/bin/bash\nprintf '%s\\0' \"$@\" > " + sched.Quote(filepath.Join(dir, "launcher-argv")) +
+			"\nwhile [ $# -gt 0 ] && [ \"$1\" != /bin/sh ]; do shift; done\nexport SLURM_PROCID=0 CUDA_VISIBLE_DEVICES=0\nexec \"$@\"\n",
+		filepath.Join(bin, "module"): "#!/bin/bash\nprintf '%s\\0' \"$@\" >> " + sched.Quote(filepath.Join(dir, "modules")) + "\n",
+	}
+	for p, content := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return spec, "", nil, err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+			return spec, "", nil, err
+		}
+	}
+	runDir := filepath.Join(dir, "run 'dir' $(touch "+pwned+")")
+	spec = sched.JobSpec{
+		Name: "hostile", Nodes: 1, TasksPerNode: 1, GPUsPerNode: 1, CPUsPerTask: 1, Walltime: 60e9,
+		Modules: evil[:3], Env: []sched.EnvVar{{Name: "EVIL", Value: strings.Join(evil, "|")}},
+		Launcher: launcher, LauncherArgs: evil[:2], WorkDir: dir, OutputDir: dir,
+		Steps: []sched.Step{{Workers: 1, Nodes: 1, TasksPerNode: 1, CPUsPerTask: 1, RunDir: runDir,
+			Command: append([]string{worker}, evil[:len(evil)-1]...)}},
+	}
+	split := func(p string) ([]string, error) {
+		b, err := os.ReadFile(p)
+		return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), err
+	}
+	check = func() error {
+		if _, err := os.Stat(pwned); err == nil {
+			return fmt.Errorf("%w: a hostile value was executed", ErrCheck)
+		}
+		got, err := split(argvOut)
+		if want := evil[:len(evil)-1]; err != nil || strings.Join(got, "\x01") != strings.Join(want, "\x01") {
+			return fmt.Errorf("%w: worker argv %q (%v), want %q", ErrCheck, got, err, want)
+		}
+		mods, err := split(filepath.Join(dir, "modules"))
+		if err != nil || len(mods) != 6 || mods[1] != evil[0] || mods[3] != evil[1] || mods[5] != evil[2] {
+			return fmt.Errorf("%w: module arguments %q (%v)", ErrCheck, mods, err)
+		}
+		if b, err := os.ReadFile(argvOut + ".env"); err != nil || string(b) != strings.Join(evil, "|") {
+			return fmt.Errorf("%w: EVIL=%q (%v)", ErrCheck, b, err)
+		}
+		largs, err := split(filepath.Join(dir, "launcher-argv"))
+		if err != nil || !contains(largs, evil[0]) || !contains(largs, evil[1]) {
+			return fmt.Errorf("%w: launcher argv %q (%v)", ErrCheck, largs, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(runDir, "output.log")); err != nil || !strings.Contains(string(b), "scibench-task rank=0") {
+			return fmt.Errorf("%w: output.log %q (%v)", ErrCheck, b, err)
+		}
+		return nil
+	}
+	return spec, bin + ":/usr/bin:/bin", check, nil
+}
