@@ -17,13 +17,28 @@ func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: scibench data prepare earthquake --catalog FILE --out DIR [--span default|reference] [--locations computed|reference500]")
 		fmt.Fprintln(stderr, "       scibench data generate BENCH --out DIR [--scale tiny|small|full-shape] [--seed S]")
+		fmt.Fprintln(stderr, "       scibench data fetch BENCH --to DIR [--list] [--only P,...] [--mirror URL]")
 		return exitUsage
 	}
 	switch args[0] {
 	case "prepare":
 		return cmdDataPrepare(ctx, args[1:], stdout, stderr)
+	case "fetch":
+		return cmdDataFetch(ctx, args[1:], stdout, stderr)
 	case "generate":
-		fmt.Fprintln(stderr, "scibench data generate: not implemented yet")
+		bench := ""
+		if len(args) > 1 {
+			bench = args[1]
+		}
+		switch bench {
+		case "stemdl":
+			return cmdDataGenerateStemdl(ctx, args[2:], stdout, stderr)
+		case "cloudmask":
+			return cmdDataGenerateCloudmask(ctx, args[2:], stdout, stderr)
+		case "uno":
+			return cmdDataGenerateUno(ctx, args[2:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "scibench data generate: benchmark %q has no generator\n", bench)
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "scibench data: unknown action %q (want prepare or generate)\n", args[0])

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 
 	"github.com/scibench/scibench/pkg/bench/earthquake"
+	"github.com/scibench/scibench/pkg/bench/stemdl"
 	"github.com/scibench/scibench/pkg/config"
 	"github.com/scibench/scibench/pkg/train"
 )
@@ -60,6 +61,8 @@ type Benchmark struct {
 
 // Benchmarks maps the command-line name to the benchmark.
 var Benchmarks = map[string]Benchmark{
+	"cloudmask": cloudmaskBenchmark(),
+	"uno":       unoBenchmark(),
 	earthquake.Name: {
 		Name:      earthquake.Name,
 		Summary:   "earthquake forecasting LSTM (tevelop), NNSE per horizon",
@@ -86,5 +89,31 @@ var Benchmarks = map[string]Benchmark{
 				TrainSamples: r.Task.NumTrain(), EvalSamples: r.Task.NumEval()}, nil
 		},
 		Report: earthquake.WriteReport,
+	},
+	stemdl.Name: {
+		Name:      stemdl.Name,
+		Summary:   "stemdl CBED space-group classification (ResNet), top-1 and macro F1",
+		Reference: stemdl.Reference,
+		LoadConfig: func(path string, sets []string) (any, error) {
+			c, err := stemdl.LoadConfig(path, sets)
+			return c, err
+		},
+		Common: func(cfg any) config.Common { return cfg.(stemdl.Config).Common },
+		Prepare: func(ctx context.Context, cfg any, env Env) error {
+			return stemdl.InputError(stemdl.Prepare(ctx, cfg.(stemdl.Config), env.DataDir, env.Logger))
+		},
+		Setup: func(ctx context.Context, cfg any, env Env) (*Run, error) {
+			c, ok := cfg.(stemdl.Config)
+			if !ok {
+				return nil, fmt.Errorf("bench: stemdl setup got a %T config", cfg)
+			}
+			r, err := stemdl.Setup(ctx, c, env.DataDir, env.Rank, env.World, env.Logger)
+			if err != nil {
+				return nil, stemdl.InputError(err)
+			}
+			return &Run{Task: r.Task, Optimizer: r.Optimizer, Train: r.Train,
+				TrainSamples: r.Task.NumTrain(), EvalSamples: r.Task.NumEval()}, nil
+		},
+		Report: stemdl.WriteReport,
 	},
 }

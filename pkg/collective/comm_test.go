@@ -344,3 +344,31 @@ func TestAllReduceWorld16(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsWaitShowsStraggler checks that the time blocked waiting for the
+// predecessor's first bytes is attributed to WaitSeconds.
+func TestStatsWaitShowsStraggler(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			comms := tr.make(t, 2, Config{})
+			const delay = 200 * time.Millisecond
+			mustAll(t, each(comms, func(r int, c *Comm) error {
+				if r == 1 {
+					time.Sleep(delay)
+				}
+				return c.AllReduce(context.Background(), make([]float32, 1000), OpSum)
+			}))
+			s0, s1 := comms[0].Stats(), comms[1].Stats()
+			if s0.LastWaitSeconds < 0.8*delay.Seconds() || s0.WaitSeconds < s0.LastWaitSeconds {
+				t.Fatalf("rank 0 waited for the straggler but stats say %+v", s0)
+			}
+			if s1.LastWaitSeconds > s0.LastWaitSeconds/2 {
+				t.Fatalf("straggler rank 1 should barely wait: %+v vs %+v", s1, s0)
+			}
+			if s0.Ops != 1 || s0.Bytes != 4000 || // 2(n-1)/n of 4000 bytes
+				s0.Seconds < s0.LastWaitSeconds {
+				t.Fatalf("rank 0 stats %+v", s0)
+			}
+		})
+	}
+}

@@ -42,8 +42,10 @@ type Conv2DConfig struct {
 // input directly as the column matrix. Otherwise the column matrix is built
 // a tile of output rows at a time (about 1 MiB, at least 256 columns) and
 // consumed by SGEMM while it is still in cache; Backward rebuilds the tiles
-// instead of keeping a matrix per sample, so the layer holds one tile of
-// scratch whatever the batch size.
+// for dW instead of keeping a matrix per sample, so the layer holds one tile
+// of scratch whatever the batch size. For dx, stride-1 convolutions
+// convolve dy (padding K-1-p) with the flipped kernel, again through column
+// tiles; strided ones scatter Wᵀ·dy back with col2im.
 type Conv2D struct {
 	W   *Param     // [OutChannels, InChannels, Kernel, Kernel]
 	B   *Param     // [OutChannels]; nil without bias
@@ -57,12 +59,24 @@ type Conv2D struct {
 	x      *tensor.Tensor
 	y, dx  tensor.Tensor
 	col    []float32
-	dact   []float32  // one sample's dL/d(pre-activation)
-	act    Activation // the activation of the last Forward
+	dact   []float32 // one sample's dL/d(pre-activation)
+
+	// Stride-1 dx path: dx is the convolution of dy (padding K-1-p) with
+	// the flipped, transposed kernel, so Backward builds column tiles of
+	// dy (a copy) instead of scattering with col2im (a read-add-write).
+	flip  bool
+	gd    convGeom   // geometry of that convolution over one dy sample
+	rowsD int        // dx rows per dy column tile
+	colD  []float32  // dy column tile
+	wf    []float32  // [Cin, Cout·K²]: wf[c][(o·K+i)·K+j] = W[o][c][K-1-i][K-1-j]
+	act   Activation // the activation of the last Forward
 
 	// maxTileCols caps the tile width (tests set it to force many tiles);
-	// 0 means the default sizing.
+	// 0 means the default sizing. flipMode forces the stride-1 dx path:
+	// 1 the flipped kernel, -1 col2im, 0 the measured choice (tests and
+	// benchmarks compare the two paths).
 	maxTileCols int
+	flipMode    int
 }
 
 // Tile sizing: a column tile of about tileFloats floats stays in L2 while
@@ -145,6 +159,35 @@ func (l *Conv2D) geom(x *tensor.Tensor) {
 		l.col = make([]float32, n)
 	}
 	l.col = l.col[:n]
+	// Measured (docs/results-engine-conv.md): the flipped-kernel dx wins on
+	// large images (≥ 32×32 outputs, 4-27 %) and loses on small ones, where
+	// col2im is cheap next to the GEMM, and when Cin is too small for a
+	// good GEMM.
+	l.flip = c.InChannels >= 16 && g.oh*g.ow >= 1024
+	if l.flipMode != 0 {
+		l.flip = l.flipMode > 0
+	}
+	l.flip = l.flip && c.Stride == 1 && !c.NoInputGrad
+	if !l.flip {
+		return
+	}
+	k, q := c.Kernel, c.Kernel-1-c.Padding
+	l.gd.set(c.OutChannels, g.oh, g.ow, k, k, 1, 1, q, q)
+	rows = max(tileFloats/(l.gd.colRows()*l.gd.ow), (minTileCols+l.gd.ow-1)/l.gd.ow)
+	if l.maxTileCols > 0 {
+		rows = max(1, l.maxTileCols/l.gd.ow)
+	}
+	l.rowsD = min(rows, l.gd.oh)
+	l.colD = ensureF32(l.colD, l.gd.colRows()*l.rowsD*l.gd.ow)
+	l.wf = ensureF32(l.wf, len(l.W.W))
+}
+
+// ensureF32 returns buf resized to n, reusing its capacity.
+func ensureF32(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
 }
 
 // columns returns the column tile of output rows [oy0, oy1) of sample b of
@@ -210,6 +253,18 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if !l.cfg.NoInputGrad {
 		dx = l.dx.Ensure(x.Shape...)
 	}
+	if l.flip {
+		k := l.cfg.Kernel
+		for o := 0; o < cout; o++ {
+			for c := 0; c < g.c; c++ {
+				w := l.W.W[(o*g.c+c)*k*k : (o*g.c+c+1)*k*k]
+				f := l.wf[c*cout*k*k+o*k*k : c*cout*k*k+(o+1)*k*k]
+				for i := range w {
+					f[len(w)-1-i] = w[i]
+				}
+			}
+		}
+	}
 	for b := 0; b < n; b++ {
 		dyb := dy.Data[b*cout*ohw : (b+1)*cout*ohw]
 		if l.act != Linear {
@@ -232,7 +287,10 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		var dxb []float32
 		if dx != nil {
 			dxb = dx.Data[b*chw : (b+1)*chw]
-			if !l.direct {
+			if l.flip && !l.direct {
+				l.flipInputGrad(dyb, dxb)
+				dxb = nil // done
+			} else if !l.direct {
 				clear(dxb)
 			}
 		}
@@ -260,4 +318,19 @@ func (l *Conv2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	l.W.MarkReady()
 	return dx
+}
+
+// flipInputGrad writes one sample's dx (Cin×H×W) for a stride-1
+// convolution as the convolution of dy (Cout×OH×OW, padding K-1-p) with the
+// flipped kernel wf, a dx row tile at a time.
+func (l *Conv2D) flipInputGrad(dyb, dxb []float32) {
+	gd := &l.gd
+	ckk, hw := gd.colRows(), gd.oh*gd.ow
+	cin := l.cfg.InChannels
+	for y0 := 0; y0 < gd.oh; y0 += l.rowsD {
+		y1 := min(y0+l.rowsD, gd.oh)
+		t := (y1 - y0) * gd.ow
+		im2col(gd, dyb, l.colD, y0, y1)
+		blas.Sgemm(false, false, cin, t, ckk, 1, l.wf, ckk, l.colD, t, 0, dxb[y0*gd.ow:], hw)
+	}
 }

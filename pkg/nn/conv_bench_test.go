@@ -29,6 +29,9 @@ var unetConvs = []struct {
 	{"r50-stem-3-64@128/2", 3, 64, 128, 7, 2, 3},
 	{"r50-3x3-128@32/2", 128, 128, 32, 3, 2, 1},
 	{"r50-1x1-256-64@32", 256, 64, 32, 1, 1, 0},
+	{"r50-3x3-64-64@32", 64, 64, 32, 3, 1, 1},
+	{"r50-3x3-256-256@8", 256, 256, 8, 3, 1, 1},
+	{"r50-3x3-512-512@4", 512, 512, 4, 3, 1, 1},
 }
 
 const benchBatch = 4
@@ -91,6 +94,18 @@ func BenchmarkConv2D(b *testing.B) {
 		})
 		if l.direct {
 			continue
+		}
+		if c.s == 1 {
+			// The same layer with dx forced through col2im and through
+			// the flipped-kernel convolution of dy.
+			for _, mode := range []int{-1, 1} {
+				f, _, _ := newBenchConv(b, c.cin, c.cout, c.hw, c.k, c.s, c.p)
+				f.flipMode = mode
+				f.Forward(x, true)
+				b.Run(map[int]string{-1: "bwd-col2im/", 1: "bwd-flip/"}[mode]+c.name, func(b *testing.B) {
+					convRate(b, 2*flops, func() { f.Backward(dy) })
+				})
+			}
 		}
 		// The same layer with one column matrix per sample (no tiling).
 		u, _, _ := newBenchConv(b, c.cin, c.cout, c.hw, c.k, c.s, c.p)

@@ -78,6 +78,10 @@ var convCases = []convCase{
 	{1, 2, 3, 9, 8, 7, 2, 3},
 	{3, 1, 2, 4, 5, 2, 2, 0},
 	{1, 3, 2, 5, 6, 3, 3, 2},
+	{2, 2, 3, 6, 5, 3, 1, 0},
+	{1, 3, 2, 7, 6, 5, 1, 2},
+	{1, 2, 2, 5, 4, 2, 1, 1},
+	{2, 3, 3, 4, 7, 5, 1, 1},
 }
 
 func TestConv2DForwardMatchesNaive(t *testing.T) {
@@ -116,14 +120,17 @@ func TestConv2DForwardMatchesNaive(t *testing.T) {
 func TestConv2DGradCheck(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, c := range convCases {
-		for _, tile := range []int{0, 1} { // one tile; one output row per tile
-			t.Run(fmt.Sprintf("%+v/tile=%d", c, tile), func(t *testing.T) {
+		// tile: 0 one tile, 1 one output row per tile; flip: dx path
+		for _, mode := range [][2]int{{0, -1}, {1, -1}, {0, 1}, {1, 1}} {
+			tile, flip := mode[0], mode[1]
+			t.Run(fmt.Sprintf("%+v/tile=%d/flip=%d", c, tile, flip), func(t *testing.T) {
 				a := NewArena()
 				l, err := NewConv2D(a, "c", Conv2DConfig{InChannels: c.cin, OutChannels: c.cout, Kernel: c.k, Stride: c.s, Padding: c.p, Bias: true})
 				if err != nil {
 					t.Fatal(err)
 				}
 				l.maxTileCols = tile
+				l.flipMode = flip
 				a.Build()
 				fillRand(rng, a.Data, 0.5)
 				gradCheck(t, l, []*Param{l.W, l.B}, randTensor(rng, c.n, c.cin, c.h, c.w), true)
@@ -274,6 +281,7 @@ func TestConv2DFusedAct(t *testing.T) {
 	for _, tile := range []int{0, 1} {
 		fused, af := mk(ReLUAct, tile)
 		plain, ap := mk(Linear, tile)
+		fused.flipMode, plain.flipMode = 1, -1 // also: the two dx paths agree
 		relu := NewReLU()
 		assertClose(t, "fused relu y", fused.Forward(x, true).Data, relu.Forward(plain.Forward(x, true), true).Data, 0)
 		assertClose(t, "fused relu dx", fused.Backward(dy).Data, plain.Backward(relu.Backward(dy)).Data, 1e-6)

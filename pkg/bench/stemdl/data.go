@@ -196,7 +196,7 @@ func lenOf(s *Split) int {
 }
 
 // DataRoot returns the data folder of cfg: dataDir itself for real data,
-// or, with cfg.Synthetic, dataDir/stemdl-synth-<scale>-seed<seed>, generated
+// or, with cfg.Synthetic, dataDir/stemdl-synth-v<SynthVersion>-<scale>-seed<seed>, generated
 // there first when missing (into a temporary sibling renamed into place, so
 // concurrent ranks never see a partial copy).
 func DataRoot(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) (string, error) {
@@ -212,7 +212,7 @@ func DataRoot(ctx context.Context, cfg Config, dataDir string, log *slog.Logger)
 	if dataDir == "" {
 		dataDir = "."
 	}
-	root := filepath.Join(dataDir, "stemdl-synth-"+cfg.Synthetic+"-seed"+strconv.FormatInt(cfg.Seed, 10))
+	root := filepath.Join(dataDir, "stemdl-synth-v"+strconv.Itoa(SynthVersion)+"-"+cfg.Synthetic+"-seed"+strconv.FormatInt(cfg.Seed, 10))
 	if st, err := os.Stat(root); err == nil && st.IsDir() {
 		return root, nil
 	}

@@ -2,16 +2,24 @@ package stemdl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/scibench/scibench/pkg/hdf5"
 )
+
+// SynthVersion numbers the generator's output; it is part of the cache
+// folder name, so a changed generator never reuses stale data.
+const SynthVersion = 1
 
 // SynthLabels are the 8 space groups of the synthetic data (§3.6); 225/221
 // and 194/166 are deliberately confusable pairs.
@@ -60,10 +68,10 @@ func (c GenConfig) withDefaults() (GenConfig, error) {
 		}
 	case "small":
 		if c.Materials == 0 {
-			c.Materials = 25
+			c.Materials = 125
 		}
 		if c.Samples == 0 {
-			c.Samples = 20
+			c.Samples = 4
 		}
 	default:
 		return c, fmt.Errorf("%w: scale %q: stemdl generates tiny or small (the real sizes are 28 GB: download them, BENCHMARKS.md §3.1)", ErrConfig, c.Scale)
@@ -239,16 +247,19 @@ func Generate(ctx context.Context, dir string, cfg GenConfig) (*GenReport, error
 	counts := splitMaterials(cfg.Materials)
 	for li, lab := range SynthLabels {
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(1000+li)))
-		k := 0
 		for s := 0; s < 3; s++ {
 			for j := 0; j < counts[s]; j++ {
 				mats[s] = append(mats[s], newMaterial(lab, rng))
-				k++
 			}
 		}
 	}
-	raw := make([]float32, Channels*RawSize*RawSize)
-	out := make([]float32, Channels*SampleSize*SampleSize)
+	workers := max(1, min(runtime.GOMAXPROCS(0), 8))
+	raws := make([][]float32, workers)
+	outs := make([][]float32, workers)
+	for w := range raws {
+		raws[w] = make([]float32, Channels*RawSize*RawSize)
+		outs[w] = make([]float32, Channels*SampleSize*SampleSize)
+	}
 	idx := 0
 	for si, name := range SplitDirs {
 		ms := mats[min(si, 2)]
@@ -256,73 +267,120 @@ func Generate(ctx context.Context, dir string, cfg GenConfig) (*GenReport, error
 		if err := os.MkdirAll(sd, 0o755); err != nil {
 			return nil, err
 		}
-		var rf *hdf5.File
-		rawN := 0
-		if si < 3 && cfg.RawPerSplit > 0 {
-			rd := filepath.Join(dir, "raw", RawSplitDirs[si])
-			if err := os.MkdirAll(rd, 0o755); err != nil {
-				return nil, err
-			}
-			if rf, err = hdf5.Create(filepath.Join(rd, "batch_0.h5")); err != nil {
-				return nil, err
-			}
-		}
-		closeRaw := func() error {
-			if rf == nil {
-				return nil
-			}
-			err := rf.Close()
-			rf = nil
-			return err
-		}
 		rep.Materials[name] = len(ms)
-		// interleave materials so the first files cover every label
-		for j := 0; j < cfg.Samples; j++ {
-			for mi, m := range ms {
-				if err := ctx.Err(); err != nil {
-					closeRaw()
-					return nil, err
-				}
-				rng := rand.New(rand.NewPCG(cfg.Seed^0x5eed, uint64(si)<<48|uint64(mi)<<24|uint64(j)))
-				if err := m.Render(raw, rng); err != nil {
-					closeRaw()
-					return nil, err
-				}
-				if rf != nil && rawN < cfg.RawPerSplit {
-					g := "/" + RawGroupStem + strconv.Itoa(mi) + "_" + strconv.Itoa(j)
-					errs := []error{rf.CreateGroup(g)}
-					if errs[0] == nil {
-						errs = append(errs, rf.WriteFloat32(g+"/"+RawDataset, []int{Channels, RawSize, RawSize}, raw, hdf5.WriteOptions{}),
-							rf.SetAttr(g, RawLabelAttr, strconv.Itoa(m.Label)))
-					}
-					for _, e := range errs {
-						if e != nil {
-							closeRaw()
-							return nil, e
-						}
-					}
-					rawN++
-				}
-				if err := Preprocess(out, raw, Channels, RawSize, RawSize, rawDownsample); err != nil {
-					closeRaw()
-					return nil, err
-				}
-				p := filepath.Join(sd, fmt.Sprintf("sample-%d.npz", idx))
-				if err := WriteSample(p, out, [3]int{Channels, SampleSize, SampleSize}, m.Label); err != nil {
-					closeRaw()
-					return nil, err
-				}
-				idx++
-				rep.Files[name]++
+		// sample j of material mi is file idx0 + j·len(ms) + mi: the
+		// first files cover every label
+		n := cfg.Samples * len(ms)
+		idx0 := idx
+		idx += n
+		rep.Files[name] = n
+		render := func(w, k int) (*Material, error) {
+			j, mi := k/len(ms), k%len(ms)
+			m := &ms[mi]
+			rng := rand.New(rand.NewPCG(cfg.Seed^0x5eed, uint64(si)<<48|uint64(mi)<<24|uint64(j)))
+			if err := m.Render(raws[w], rng); err != nil {
+				return nil, err
 			}
+			return m, nil
 		}
-		if err := closeRaw(); err != nil {
-			return nil, err
+		finish := func(w, k int, m *Material) error {
+			if err := Preprocess(outs[w], raws[w], Channels, RawSize, RawSize, rawDownsample); err != nil {
+				return err
+			}
+			p := filepath.Join(sd, fmt.Sprintf("sample-%d.npz", idx0+k))
+			return WriteSample(p, outs[w], [3]int{Channels, SampleSize, SampleSize}, m.Label)
 		}
+		nraw := 0
 		if si < 3 && cfg.RawPerSplit > 0 {
-			rep.Raw[RawSplitDirs[si]] = rawN
+			nraw = min(cfg.RawPerSplit, n)
+			if err := writeRaw(ctx, filepath.Join(dir, "raw", RawSplitDirs[si]), nraw, len(ms), func(k int) (*Material, error) { return render(0, k) }, raws[0], func(k int, m *Material) error { return finish(0, k, m) }); err != nil {
+				return nil, err
+			}
+			rep.Raw[RawSplitDirs[si]] = nraw
+		}
+		if err := parallelDo(ctx, n-nraw, workers, func(w, i int) error {
+			m, err := render(w, nraw+i)
+			if err != nil {
+				return err
+			}
+			return finish(w, nraw+i, m)
+		}); err != nil {
+			return nil, err
 		}
 	}
 	sort.Ints(rep.Labels)
 	return rep, nil
+}
+
+// writeRaw renders the first n samples of a split (render fills raw),
+// stores each raw stack in dir/batch_0.h5 as group sample_<mi>_<j>
+// (nm materials), then calls finish to write its npz twin.
+func writeRaw(ctx context.Context, dir string, n, nm int, render func(k int) (*Material, error), raw []float32, finish func(k int, m *Material) error) (err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := hdf5.Create(filepath.Join(dir, "batch_0.h5"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for k := 0; k < n; k++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := render(k)
+		if err != nil {
+			return err
+		}
+		g := "/" + RawGroupStem + strconv.Itoa(k%nm) + "_" + strconv.Itoa(k/nm)
+		if err := f.CreateGroup(g); err != nil {
+			return err
+		}
+		if err := f.WriteFloat32(g+"/"+RawDataset, []int{Channels, RawSize, RawSize}, raw, hdf5.WriteOptions{}); err != nil {
+			return err
+		}
+		if err := f.SetAttr(g, RawLabelAttr, strconv.Itoa(m.Label)); err != nil {
+			return err
+		}
+		if err := finish(k, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parallelDo calls fn(worker, i) for i in [0, n) on workers goroutines and
+// returns the first errors; it stops handing out work after an error or
+// when ctx is done.
+func parallelDo(ctx context.Context, n, workers int, fn func(w, i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				if err := fn(w, i); err != nil {
+					errs[w] = err
+					next.Store(int64(n))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -88,6 +88,7 @@ type Partition struct {
 	CellWidth, DrugWidth int
 	cellKey, drugKey     string
 	yKey                 string
+	tables               [3]string // key + "/table", precomputed: reads allocate nothing
 }
 
 // Keys returns the pandas keys of the split: cell, drug and target frames.
@@ -110,6 +111,7 @@ func (f *File) Partition(split string, cellWidth, drugWidth int) (*Partition, er
 	if _, _, err = f.block(p.yKey, "values_block_0", 1, p.Rows); err != nil {
 		return nil, err
 	}
+	p.tables = [3]string{p.cellKey + "/table", p.drugKey + "/table", p.yKey + "/table"}
 	return p, nil
 }
 
@@ -147,19 +149,20 @@ func (p *Partition) ReadRows(start, count int, cell, drug, auc []float32) error 
 	if len(cell) != count*p.CellWidth || len(drug) != count*p.DrugWidth || len(auc) != count {
 		return fmt.Errorf("%w: ReadRows buffers %d/%d/%d for %d rows", ErrConfig, len(cell), len(drug), len(auc), count)
 	}
-	for _, b := range [3]struct {
-		key   string
-		dst   []float32
-		width int
-	}{{p.cellKey, cell, p.CellWidth}, {p.drugKey, drug, p.DrugWidth}, {p.yKey, auc, 1}} {
-		if err := p.f.f.ReadFieldFloat32Rows(b.key+"/table", "values_block_0", start, count, b.dst); err != nil {
-			return dataErr(p.f.path, b.key, start, errors.Join(ErrData, err), "%v", err)
+	for i, dst := range [3][]float32{cell, drug, auc} {
+		if err := p.f.f.ReadFieldFloat32Rows(p.tables[i], "values_block_0", start, count, dst); err != nil {
+			return dataErr(p.f.path, p.key(i), start, errors.Join(ErrData, err), "%v", err)
 		}
-		if i := firstNonFinite(b.dst); i >= 0 {
-			return dataErr(p.f.path, b.key, start+i/b.width, ErrNaN, "non-finite value %v in column %d", b.dst[i], i%b.width)
+		if j := firstNonFinite(dst); j >= 0 {
+			w := len(dst) / max(1, count)
+			return dataErr(p.f.path, p.key(i), start+j/w, ErrNaN, "non-finite value %v in column %d", dst[j], j%w)
 		}
 	}
 	return nil
+}
+
+func (p *Partition) key(i int) string {
+	return [3]string{p.cellKey, p.drugKey, p.yKey}[i]
 }
 
 // Names returns the Sample and Drug1 columns of rows [start, start+count).

@@ -27,7 +27,7 @@ type GenOptions struct {
 
 // Scales are the named generator profiles.
 var Scales = map[string]GenOptions{
-	"tiny": {Train: 1600, Val: 200, Test: 200},
+	"tiny": {Train: 1600, Val: 200, Test: 200, Cells: 40, Drugs: 80},
 	"demo": {Train: 40000, Val: 5000, Test: 5000},
 }
 
@@ -74,7 +74,7 @@ func (o GenOptions) Validate() error {
 
 // GenStats summarises a generated file.
 type GenStats struct {
-	Rows           [3]int  // train, val, test
+	Rows            [3]int  // train, val, test
 	MeanAUC, StdAUC float64 // over all rows
 	// ValMeanMSE is the validation MSE of the trivial predictor that
 	// always answers the training mean AUC.

@@ -12,6 +12,12 @@ import (
 	"github.com/scibench/scibench/pkg/tensor"
 )
 
+// Both builders implement the training loop's Model.
+var (
+	_ Model = (*UNet)(nil)
+	_ Model = (*ResNet)(nil)
+)
+
 // checkModelGrads runs one forward/backward of L = Σ out·r and compares the
 // analytic gradient of nParams random parameters at offsets ≥ from (and of
 // the first and the last two) with central differences. It also checks that the
