@@ -26,6 +26,7 @@ func cmdDataGenerateUno(ctx context.Context, args []string, stdout, stderr io.Wr
 	gzip := fs.Int("gzip", 0, "deflate level of the tables, 0..9")
 	cellF := fs.Int("cell-features", 0, "cell feature columns (0: 942, the reference)")
 	drugF := fs.Int("drug-features", 0, "drug feature columns (0: 5270, the reference)")
+	rows := fs.String("rows", "", "train,val,test row counts overriding the scale's (e.g. 4096,512,512)")
 	force := fs.Bool("force", false, "replace an existing file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -40,6 +41,12 @@ func cmdDataGenerateUno(ctx context.Context, args []string, stdout, stderr io.Wr
 		return exitUsage
 	}
 	o.Gzip, o.CellFeatures, o.DrugFeatures = *gzip, *cellF, *drugF
+	if *rows != "" {
+		if _, err := fmt.Sscanf(*rows, "%d,%d,%d", &o.Train, &o.Val, &o.Test); err != nil {
+			fmt.Fprintf(stderr, "scibench data generate uno: --rows %q: want TRAIN,VAL,TEST\n", *rows)
+			return exitUsage
+		}
+	}
 	if *name == "" {
 		*name = "uno-synthetic-" + *scale + ".h5"
 	}

@@ -246,6 +246,7 @@ func TestConv2DAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		l.flipMode = 1 // the stride-1 dx path through the flipped kernel, too
 		a.Build()
 		fillRand(rng, a.Data, 0.5)
 		// 8×8 images keep gonum's fallback SGEMM serial (its parallel path

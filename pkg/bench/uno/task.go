@@ -232,6 +232,6 @@ func (t *Task) Metrics(sums []float64) ([]train.Metric, error) {
 		{Name: split + "_mean_mse", Key: "eval_mean_mse", Value: math.Max(vy, 0),
 			Meta: map[string]string{"what": "MSE of predicting the " + split + " mean AUC"}},
 		{Name: "lr_next", Key: "lr", Value: next},
-		{Name: "early_stop", Key: "early_stop", Value: es, Meta: map[string]string{"epoch": fmt.Sprint(t.stopAt)}},
+		{Name: "early_stopping", Key: "early_stopping", Value: es, Meta: map[string]string{"epoch": fmt.Sprint(t.stopAt)}},
 	}, nil
 }
