@@ -18,7 +18,8 @@ import (
 )
 
 // defaultBenchBatch is each model's batch when --batch is not given.
-var defaultBenchBatch = map[string]int{"uno": 64, "lstm": 256, "lstm-small": 256}
+// (the reference points: uno 64, LSTM 256, U-Net 8 at 9×128², ResNet 16 at 3×128²).
+var defaultBenchBatch = map[string]int{"uno": 64, "lstm": 256, "lstm-small": 256, "unet": 8, "resnet18": 16, "resnet34": 16, "resnet50": 16}
 
 // trainBenchResult is one output row; the JSON keys are part of the CLI
 // contract (DESIGN.md "Command line").
@@ -42,7 +43,7 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	sort.Strings(names)
 	model := fs.String("model", "uno", "model(s), comma-separated: "+strings.Join(names, "|"))
-	batch := fs.Int("batch", 0, "batch size (0: the model's default, uno 64, lstm 256)")
+	batch := fs.Int("batch", 0, "batch size (0: the model's default: uno 64, lstm 256, unet 8, resnet 16)")
 	threads := fs.Int("threads", 1, "BLAS threads")
 	steps := fs.Int("steps", 10, "timed steps (after 2 warm-up steps)")
 	seed := fs.Uint64("seed", 1, "synthetic data and dropout seed")

@@ -15,7 +15,15 @@
 // Core layers: Dense (SGEMM), Act (ReLU, SELU, Sigmoid, Tanh), Softmax,
 // Dropout (inverted; Permanent for MC dropout), Flatten, LSTM (Keras gate
 // order i, f, c, o; configurable activations; dropout masks fixed across
-// time) and Sequential. The convolution family lives beside them. Losses
+// time) and Sequential. The convolution family (NCHW): Conv2D (im2col in
+// cache-sized tiles + SGEMM, optional bias and fused activation; 1×1
+// stride-1 convolutions skip im2col), MaxPool2D, nearest Upsample2D,
+// ConvTranspose2D (kernel = stride), Concat and Add (two inputs:
+// Forward2/Backward2), BatchNorm (train/eval, running statistics, PyTorch
+// momentum convention) and GlobalAvgPool. Layers with random masks
+// (Dropout, LSTM) implement MaskKeyed: masks keyed per sample by (key,
+// global sample index), so a data-parallel run draws the same masks
+// whatever the number of workers. Losses
 // (MSE with per-output weights and a NaN mask, MAE, BCEWithLogits,
 // SoftmaxCrossEntropy) return the loss and write dL/dprediction; with
 // ReduceSum they return the batch sum so a data-parallel loop can divide by
