@@ -10,7 +10,9 @@
 // processes it started too. When ctx is done (the caller wires SIGINT and
 // SIGTERM to it with signal.NotifyContext), or when any worker exits with a
 // non-zero status or is killed by a signal, Run sends SIGTERM to every
-// worker's group and SIGKILL after Config.Grace (default 5 s, always under
+// worker's group (after a failure, only once the others have had
+// Config.Linger, default 2 s, to notice the loss and report it themselves)
+// and SIGKILL after Config.Grace (default 5 s, always under
 // the 10 s after which LSF sends SIGKILL itself). Run returns only after
 // every worker has been reaped; the first failing worker is reported as a
 // *WorkerError (rank, pid, exit code or signal), an interruption as an

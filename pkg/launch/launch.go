@@ -20,6 +20,9 @@ import (
 // DefaultGrace is the SIGTERM→SIGKILL grace period when Config.Grace is 0.
 const DefaultGrace = 5 * time.Second
 
+// DefaultLinger is Config.Linger's default.
+const DefaultLinger = 2 * time.Second
+
 // MaxGrace bounds Config.Grace: LSF sends SIGKILL 10 s after SIGTERM, so
 // workers must be gone before that.
 const MaxGrace = 10 * time.Second
@@ -50,7 +53,12 @@ type Config struct {
 	Stdout     io.Writer     // default os.Stdout; each worker line is prefixed "[rank N] "
 	Stderr     io.Writer     // default os.Stderr; each worker line is prefixed "[rank N] "
 	Grace      time.Duration // SIGTERM→SIGKILL grace, default 5s (must be < 10s)
-	Logger     *slog.Logger  // default: discard
+	// Linger is how long the other workers may go on after the first
+	// failure before they get SIGTERM, so that they can report what they
+	// saw (a dead peer names the missing rank, host and step). Default
+	// DefaultLinger; negative means no wait.
+	Linger time.Duration
+	Logger *slog.Logger // default: discard
 	// DeviceEnv, if set, returns extra environment for the worker of one
 	// local rank, e.g. CUDA_VISIBLE_DEVICES=<localRank>.
 	DeviceEnv func(localRank int) []string
@@ -94,6 +102,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.Grace = DefaultGrace
 	case c.Grace < 0 || c.Grace >= MaxGrace:
 		return c, fmt.Errorf("%w: Grace=%v outside (0,%v)", ErrConfig, c.Grace, MaxGrace)
+	}
+	switch {
+	case c.Linger == 0:
+		c.Linger = DefaultLinger
+	case c.Linger < 0:
+		c.Linger = 0
 	}
 	if c.MasterPort < 0 || c.MasterPort > 65535 {
 		return c, fmt.Errorf("%w: MasterPort=%d", ErrConfig, c.MasterPort)
@@ -169,9 +183,10 @@ func Run(ctx context.Context, cfg Config) error {
 	defer stop(nil)
 	out := &sink{}
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first *WorkerError
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		first     *WorkerError
+		lingering *time.Timer
 	)
 	fail := func(we *WorkerError) {
 		mu.Lock()
@@ -179,8 +194,14 @@ func Run(ctx context.Context, cfg Config) error {
 		if first == nil && runCtx.Err() == nil {
 			first = we
 			log.Error("worker failed; stopping the others", "rank", we.Rank, "pid", we.PID,
-				"exit_code", we.ExitCode, "signal", we.Signal)
-			stop(we)
+				"exit_code", we.ExitCode, "signal", we.Signal, "after", cfg.Linger)
+			if cfg.Linger > 0 {
+				// let the survivors notice the loss and say so; they
+				// usually exit on their own well before this fires
+				lingering = time.AfterFunc(cfg.Linger, func() { stop(we) })
+			} else {
+				stop(we)
+			}
 		}
 	}
 	var startErr error
@@ -215,6 +236,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	wg.Wait()
+	mu.Lock()
+	if lingering != nil {
+		lingering.Stop()
+	}
+	mu.Unlock()
 	switch {
 	case startErr != nil:
 		return startErr

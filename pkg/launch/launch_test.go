@@ -313,6 +313,38 @@ func TestRunOneFails(t *testing.T) {
 	}
 }
 
+// TestRunLinger checks that after the first failure the other workers get
+// Config.Linger to report what they saw before SIGTERM, and that with a
+// negative Linger they are stopped at once.
+func TestRunLinger(t *testing.T) {
+	for _, tc := range []struct {
+		linger time.Duration
+		report bool
+	}{{2 * time.Second, true}, {-1, false}} {
+		t.Run(fmt.Sprintf("linger=%v", tc.linger), func(t *testing.T) {
+			ctx := testCtx(t)
+			p := newPids(t)
+			stdout := newSyncBuffer("")
+			cfg := baseConfig(t, 3, "report", p, stdout, newSyncBuffer(""))
+			cfg.Env = append(cfg.Env, envFailRank+"=1")
+			cfg.Linger = tc.linger
+			err := Run(ctx, cfg)
+			var we *WorkerError
+			if !errors.As(err, &we) || we.Rank != 1 || we.ExitCode != 3 {
+				t.Fatalf("Run = %v, want rank 1 exit 3 first", err)
+			}
+			requireGone(t, p.all())
+			out := stdout.String()
+			for _, r := range []int{0, 2} {
+				got := strings.Contains(out, fmt.Sprintf("[rank %d] saw rank 1 go\n", r))
+				if got != tc.report {
+					t.Errorf("rank %d reported: %v, want %v; output:\n%s", r, got, tc.report, out)
+				}
+			}
+		})
+	}
+}
+
 func TestRunSignalledWorker(t *testing.T) {
 	ctx := testCtx(t)
 	p := newPids(t)

@@ -101,6 +101,17 @@ func testWorker(mode string) int {
 		fmt.Println("ready")
 		ready(info.Rank)
 		sleepForever()
+	case "report":
+		// The failing rank exits 3; the others notice after 200 ms (as a
+		// collective does when a peer is gone), print it and exit 1.
+		ready(info.Rank)
+		barrier(info.WorldSize)
+		if info.Rank == failRank {
+			return 3
+		}
+		time.Sleep(200 * time.Millisecond)
+		fmt.Printf("saw rank %d go\n", failRank)
+		return 1
 	case "ignore-term":
 		if info.Rank == failRank {
 			ready(info.Rank)
