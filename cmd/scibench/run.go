@@ -254,6 +254,13 @@ func checkResumable(out string) error {
 }
 
 // exitCodeFor maps a worker error to an exit code: bad input is 2.
+// badInput is implemented by errors of bad data or configuration (a
+// benchmark's DataError, for instance): exit code 2.
+type badInput interface {
+	error
+	BadInput() bool
+}
+
 func exitCodeFor(ctx context.Context, err error) int {
 	var ce *config.Error
 	var de *earthquake.DataError
@@ -261,8 +268,8 @@ func exitCodeFor(ctx context.Context, err error) int {
 	switch {
 	case ctx.Err() != nil:
 		return exitInterrupted
-	case errors.As(err, &ue):
-		return exitInterrupted
+	case errors.As(err, &ue), errors.As(err, new(badInput)):
+		return exitUsage
 	case errors.As(err, &ce), errors.As(err, &de), errors.Is(err, train.ErrCheckpoint),
 		errors.Is(err, train.ErrConfig), errors.Is(err, train.ErrDivision),
 		errors.Is(err, earthquake.ErrConfig), errors.Is(err, earthquake.ErrBadOption):

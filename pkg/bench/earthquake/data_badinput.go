@@ -1,0 +1,4 @@
+package earthquake
+
+// BadInput marks a DataError as bad input (exit code 2 in the CLI).
+func (e *DataError) BadInput() bool { return true }
