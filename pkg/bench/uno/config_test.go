@@ -1,6 +1,7 @@
 package uno
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -175,4 +176,54 @@ func TestMetricsNaive(t *testing.T) {
 		}
 	}
 
+}
+
+// TestStateResume: a task restored from SaveState after any epoch takes
+// the same plateau and early-stopping decisions as the uninterrupted one.
+func TestStateResume(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Hidden = 8
+	losses := []float64{0.05, 0.04, 0.045, 0.039, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.038, 0.06, 0.06, 0.06, 0.06, 0.06, 0.06, 0.06, 0.06, 0.06, 0.06, 0.06}
+	ref, err := newTask(cfg, 3, 4, nil, nil, 10, 10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []float64
+	for e, l := range losses {
+		want = append(want, ref.LR(e+1))
+		if _, err := ref.Metrics(evalSums(l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for cut := 1; cut < len(losses); cut += 3 {
+		a, _ := newTask(cfg, 3, 4, nil, nil, 10, 10, 2)
+		for e := range cut {
+			a.LR(e + 1)
+			a.Metrics(evalSums(losses[e]))
+		}
+		a.evals = 7
+		var buf bytes.Buffer
+		if err := a.SaveState(&buf); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := newTask(cfg, 3, 4, nil, nil, 10, 10, 2)
+		if err := b.LoadState(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if b.evals != 7 {
+			t.Fatalf("evals %d after restore", b.evals)
+		}
+		for e := cut; e < len(losses); e++ {
+			if got := b.LR(e + 1); got != want[e] {
+				t.Fatalf("cut %d: LR(epoch %d) = %g, want %g", cut, e+1, got, want[e])
+			}
+			b.Metrics(evalSums(losses[e]))
+		}
+		if b.StopEpoch() != ref.StopEpoch() || ref.StopEpoch() == 0 {
+			t.Fatalf("cut %d: stop %d, want %d (non-zero)", cut, b.StopEpoch(), ref.StopEpoch())
+		}
+	}
+	if err := new(Task).LoadState(bytes.NewReader([]byte("XXXX"))); !errors.Is(err, ErrConfig) {
+		t.Fatalf("bad state: %v", err)
+	}
 }

@@ -308,3 +308,25 @@ func TestPickle(t *testing.T) {
 		}
 	}
 }
+
+// TestNoHDF5 runs in both builds: without the hdf5 tag every data call
+// says so (wrapping hdf5.ErrNoHDF5) as bad input (exit 2); with it, a
+// missing file is ErrData naming the file.
+func TestNoHDF5(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.h5")
+	_, err := OpenFile(path)
+	want := ErrData
+	if !hdf5.Available() {
+		want = hdf5.ErrNoHDF5
+	}
+	if !errors.Is(err, want) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("OpenFile: %v, want %v naming %s", err, want, path)
+	}
+	if _, err := Generate(context.Background(), path, GenOptions{Train: 2, Val: 1, CellFeatures: 2, DrugFeatures: 2}); hdf5.Available() != (err == nil) {
+		t.Fatalf("Generate: %v (hdf5 available: %v)", err, hdf5.Available())
+	}
+	var ce *config.Error
+	if ie := InputError(err); err != nil && !errors.As(ie, &ce) {
+		t.Fatalf("InputError(%v) is not a config error", err)
+	}
+}

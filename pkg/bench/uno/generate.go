@@ -84,7 +84,7 @@ type GenStats struct {
 // Generate writes a synthetic candle-uno file at path with the layout of
 // the reference file (pandas HDFStore tables /x_{split}_{0,1}, /y_{split},
 // appended in ChunkRows-row chunks whose index restarts per chunk) and a
-// learnable AUC target (§4.6). It fails if path exists.
+// learnable AUC target (§4.6). An existing file at path is replaced.
 func Generate(ctx context.Context, path string, o GenOptions) (*GenStats, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
