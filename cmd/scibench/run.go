@@ -413,7 +413,7 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 	}
 
 	_ = w.sw.Start("data")
-	run, err := w.b.Setup(ctx, w.cfg, bench.Env{DataDir: data, Rank: w.info.Rank, World: w.info.WorldSize, Logger: w.log})
+	run, err := w.b.Setup(ctx, w.cfg, bench.Env{DataDir: data, OutDir: w.out, Rank: w.info.Rank, World: w.info.WorldSize, Logger: w.log})
 	_ = w.sw.Stop("data")
 	if err != nil {
 		return err

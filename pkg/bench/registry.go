@@ -24,6 +24,7 @@ import (
 // Env is where and as whom a benchmark is set up.
 type Env struct {
 	DataDir     string // prepared-data cache (--data / data_dir)
+	OutDir      string // this run's directory (empty in Prepare)
 	Rank, World int
 	Logger      *slog.Logger
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/scibench/scibench/pkg/bench/cloudmask"
 	"github.com/scibench/scibench/pkg/config"
@@ -27,6 +28,9 @@ func cloudmaskBenchmark() Benchmark {
 			c, ok := cfg.(cloudmask.Config)
 			if !ok {
 				return nil, fmt.Errorf("bench: cloudmask setup got a %T config", cfg)
+			}
+			if c.MaskDir == "" && env.OutDir != "" {
+				c.MaskDir = filepath.Join(env.OutDir, "inference") // masks and previews in the run directory
 			}
 			r, err := cloudmask.Setup(ctx, c, env.DataDir, env.Rank, env.World, env.Logger)
 			if err != nil {

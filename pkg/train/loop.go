@@ -66,6 +66,14 @@ type Task interface {
 	Metrics(sums []float64) ([]Metric, error)
 }
 
+// EarlyStopper is an optional Task capability: after each evaluation the
+// loop asks EarlyStop (e.g. candle-uno's patience on the validation loss,
+// decided in Metrics from the all-reduced sums) and stops training when it
+// says so.
+type EarlyStopper interface {
+	EarlyStop() bool
+}
+
 // StatefulTask is an optional Task capability: state saved in checkpoints.
 type StatefulTask interface {
 	SaveState(w io.Writer) error
@@ -195,6 +203,7 @@ type Result struct {
 	Epochs          []EpochRecord      `json:"epochs"`
 	Metrics         []Metric           `json:"metrics"`
 	TargetReached   bool               `json:"target_reached"`
+	EarlyStopEpoch  int                `json:"early_stop_epoch,omitempty"` // epoch after which EarlyStopper fired
 	TimeToSolutionS float64            `json:"time_to_solution_s,omitempty"`
 	TotalS          float64            `json:"total_s"`
 	Steps           int                `json:"steps"`
@@ -430,6 +439,13 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		}
 		if res.TargetReached {
 			t.log.Info("target reached", "metric", cfg.Target.Metric, "epoch", e)
+			break
+		}
+		if es, ok := t.task.(EarlyStopper); ok && es.EarlyStop() {
+			// every rank derived the same metrics from the same sums, so
+			// every rank stops after the same epoch
+			res.EarlyStopEpoch = e
+			t.log.Info("early stopping", "epoch", e)
 			break
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/scibench/scibench/pkg/config"
 	"github.com/scibench/scibench/pkg/optim"
@@ -38,13 +39,13 @@ func MaskDir(cfg Config) string {
 	return filepath.Join("runs", "cloudmask-inference")
 }
 
-// inputError makes bad input data a *config.Error on data_dir (the command
-// line maps those to exit code 2) while keeping the *DataError and its
-// sentinel reachable with errors.As / errors.Is.
-func inputError(err error) error {
+// inputError makes every data problem a *DataError (which the command
+// line maps to exit code 2 through its BadInput method): a build without
+// HDF5 becomes one on the data directory.
+func inputError(err error, dataDir string) error {
 	var de *DataError
-	if errors.As(err, &de) || errors.Is(err, ErrNoHDF5) || errors.Is(err, ErrNoScenes) {
-		return &config.Error{Key: "data_dir", Msg: err.Error(), Err: err}
+	if err != nil && !errors.As(err, &de) && errors.Is(err, ErrNoHDF5) {
+		return &DataError{File: dataDir, Msg: strings.TrimPrefix(err.Error(), "cloudmask: "), Err: ErrNoHDF5}
 	}
 	return err
 }
@@ -53,7 +54,7 @@ func inputError(err error) error {
 // synthetic scenes when configured). Every error is bad input.
 func Prepare(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) error {
 	_, err := LoadData(ctx, cfg, dataDir, log)
-	return inputError(err)
+	return inputError(err, dataDir)
 }
 
 // Setup finds, checks and splits the scenes, builds the task and optimizer
@@ -65,7 +66,7 @@ func Setup(ctx context.Context, cfg Config, dataDir string, rank, world int, log
 	}
 	d, err := LoadData(ctx, cfg, dataDir, log)
 	if err != nil {
-		return nil, inputError(err)
+		return nil, inputError(err, dataDir)
 	}
 	task, err := NewTask(d, cfg, log)
 	if err != nil {
@@ -101,7 +102,7 @@ func Setup(ctx context.Context, cfg Config, dataDir string, rank, world int, log
 		tc.Target = &train.Target{Metric: cfg.Target.Metric, Value: cfg.Target.Value, Mode: cfg.Target.Mode}
 	}
 	log.Info("cloudmask data", "root", d.Root, "train_files", len(d.Train), "val_files", len(d.Val),
-		"inference_files", len(d.Infer), "train_patches", len(d.TrainSets), "val_patches", len(d.ValSets), "skipped", len(d.Skipped))
+		"inference_files", len(d.Infer), "train_patches", len(d.TrainPatches), "val_patches", len(d.ValPatches), "skipped", len(d.Skipped))
 	return &Run{Config: cfg, Data: d, Task: task, Optimizer: opt, Train: tc}, nil
 }
 

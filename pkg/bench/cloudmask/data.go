@@ -20,14 +20,14 @@ import (
 // training and validation files, the inference scenes, and the training
 // and validation patches (BENCHMARKS.md §2.2).
 type Data struct {
-	Root      string      // folder holding train_dir and inference_dir
-	Train     []SceneInfo // training files, sorted
-	Val       []SceneInfo // validation files, sorted
-	Infer     []SceneInfo // inference files, sorted
-	Skipped   []string    // bad files skipped (bad_files: skip), with the reason
-	Patch     int
-	TrainSets []Patch // training patches: Train files, row-major per file
-	ValSets   []Patch // validation patches
+	Root         string      // folder holding train_dir and inference_dir
+	Train        []SceneInfo // training files, sorted
+	Val          []SceneInfo // validation files, sorted
+	Infer        []SceneInfo // inference files, sorted
+	Skipped      []string    // bad files skipped (bad_files: skip), with the reason
+	Patch        int
+	TrainPatches []Patch // training patches: Train files, row-major per file
+	ValPatches   []Patch // validation patches
 
 	files     []SceneInfo // Train ++ Val: Patch.File indexes it
 	bandStart []int       // first band slot of each file
@@ -191,7 +191,7 @@ func LoadData(ctx context.Context, cfg Config, dataDir string, log *slog.Logger)
 func (d *Data) index() {
 	d.files = append(append([]SceneInfo{}, d.Train...), d.Val...)
 	d.bandStart = make([]int, len(d.files))
-	d.TrainSets, d.ValSets, d.nBands = nil, nil, 0
+	d.TrainPatches, d.ValPatches, d.nBands = nil, nil, 0
 	for f, si := range d.files {
 		rows, cols, _, _ := Grid(si.H, si.W, d.Patch)
 		d.bandStart[f] = d.nBands
@@ -200,9 +200,9 @@ func (d *Data) index() {
 			for c := range cols {
 				p := Patch{File: int32(f), Row: int32(r), Col: int32(c)}
 				if f < len(d.Train) {
-					d.TrainSets = append(d.TrainSets, p)
+					d.TrainPatches = append(d.TrainPatches, p)
 				} else {
-					d.ValSets = append(d.ValSets, p)
+					d.ValPatches = append(d.ValPatches, p)
 				}
 			}
 		}

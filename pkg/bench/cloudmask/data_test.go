@@ -215,8 +215,8 @@ func TestLoadMatchesScene(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Train) != 6 || len(d.Val) != 2 || len(d.Infer) != 2 || len(d.TrainSets) != 36 || len(d.ValSets) != 12 {
-		t.Fatalf("data %d/%d/%d files, %d/%d patches", len(d.Train), len(d.Val), len(d.Infer), len(d.TrainSets), len(d.ValSets))
+	if len(d.Train) != 6 || len(d.Val) != 2 || len(d.Infer) != 2 || len(d.TrainPatches) != 36 || len(d.ValPatches) != 12 {
+		t.Fatalf("data %d/%d/%d files, %d/%d patches", len(d.Train), len(d.Val), len(d.Infer), len(d.TrainPatches), len(d.ValPatches))
 	}
 	task, err := NewTask(d, cfg, nil)
 	if err != nil {
@@ -245,12 +245,12 @@ func TestLoadMatchesScene(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	P := cfg.PatchSize
 	for range 10 {
-		idx := rng.Perm(len(d.TrainSets))[:5]
+		idx := rng.Perm(len(d.TrainPatches))[:5]
 		if err := task.Load(context.Background(), idx); err != nil {
 			t.Fatal(err)
 		}
 		for j, i := range idx {
-			q := d.TrainSets[i]
+			q := d.TrainPatches[i]
 			b := whole(int(q.File))
 			_, _, oh, ow := Grid(b.Rows, b.Cols, P)
 			for ch := range InputChannels {
@@ -269,7 +269,7 @@ func TestLoadMatchesScene(t *testing.T) {
 			}
 		}
 	}
-	if err := task.Load(context.Background(), []int{len(d.TrainSets)}); !errors.Is(err, ErrShape) {
+	if err := task.Load(context.Background(), []int{len(d.TrainPatches)}); !errors.Is(err, ErrShape) {
 		t.Fatalf("out-of-range sample: %v", err)
 	}
 	// warm cache: Load allocates nothing
@@ -370,8 +370,9 @@ func TestBadInput(t *testing.T) {
 		if !errors.Is(err, ErrNoScenes) {
 			t.Fatalf("missing folder: %v", err)
 		}
-		// Prepare turns it into a config error on data_dir (exit code 2)
-		if err := Prepare(context.Background(), tinyConfig(t), dir, nil); !strings.Contains(err.Error(), "data_dir") || !errors.Is(err, ErrNoScenes) {
+		// Prepare reports it as bad input (exit code 2)
+		var bi interface{ BadInput() bool }
+		if err := Prepare(context.Background(), tinyConfig(t), dir, nil); !errors.As(err, &bi) || !errors.Is(err, ErrNoScenes) {
 			t.Fatalf("Prepare: %v", err)
 		}
 	})
@@ -412,7 +413,7 @@ func TestNonFiniteCounted(t *testing.T) {
 		}
 		tasks = append(tasks, task)
 		// each rank trains on half of the patches (the loop's RankBlock)
-		for i := r; i < len(d.TrainSets); i += 2 {
+		for i := r; i < len(d.TrainPatches); i += 2 {
 			if err := task.Load(context.Background(), []int{i}); err != nil {
 				t.Fatal(err)
 			}

@@ -42,10 +42,10 @@
 //
 // Missing keys, wrong shapes, scenes smaller than a patch, unreadable
 // files and empty folders are *DataError values naming the file and key
-// (sentinels ErrMissingKey, ErrShape, ErrUnreadable, ErrNoScenes). Prepare
-// and Setup return them wrapped in a *config.Error on data_dir, which the
-// command line maps to exit code 2. With bad_files: skip, bad files are
-// skipped with a warning and counted (skipped_files).
+// (sentinels ErrMissingKey, ErrShape, ErrUnreadable, ErrNoScenes); their
+// BadInput method makes the command line exit with code 2. With
+// bad_files: skip, bad files are skipped with a warning and counted
+// (skipped_files).
 //
 // # Synthetic data
 //

@@ -42,3 +42,7 @@ func (e *DataError) Error() string {
 
 // Unwrap returns the sentinel behind the error.
 func (e *DataError) Unwrap() error { return e.Err }
+
+// BadInput marks a DataError as bad input: the command line exits with
+// code 2.
+func (e *DataError) BadInput() bool { return true }

@@ -46,7 +46,7 @@ type Task struct {
 // NewTask builds the U-Net (Filters wide, 3 levels, he_normal from
 // cfg.Seed) and the band cache.
 func NewTask(d *Data, cfg Config, log *slog.Logger) (*Task, error) {
-	if d == nil || len(d.TrainSets) == 0 {
+	if d == nil || len(d.TrainPatches) == 0 {
 		return nil, fmt.Errorf("%w: no training patches", ErrConfig)
 	}
 	if log == nil {
@@ -69,10 +69,10 @@ func (t *Task) Model() *models.UNet { return t.model }
 func (t *Task) Arena() *nn.Arena { return t.model.Arena() }
 
 // NumTrain is the number of training patches.
-func (t *Task) NumTrain() int { return len(t.data.TrainSets) }
+func (t *Task) NumTrain() int { return len(t.data.TrainPatches) }
 
 // NumEval is the number of validation patches.
-func (t *Task) NumEval() int { return len(t.data.ValSets) }
+func (t *Task) NumEval() int { return len(t.data.ValPatches) }
 
 // ensureBatch sizes t.x [n,9,P,P] and t.y [n,1,P,P].
 func (t *Task) ensureBatch(n int) {
@@ -96,10 +96,10 @@ func (t *Task) loadPatch(j int, q Patch) error {
 func (t *Task) Load(ctx context.Context, idx []int) error {
 	t.ensureBatch(len(idx))
 	for j, i := range idx {
-		if i < 0 || i >= len(t.data.TrainSets) {
-			return fmt.Errorf("%w: sample %d outside %d training patches", ErrShape, i, len(t.data.TrainSets))
+		if i < 0 || i >= len(t.data.TrainPatches) {
+			return fmt.Errorf("%w: sample %d outside %d training patches", ErrShape, i, len(t.data.TrainPatches))
 		}
-		if err := t.loadPatch(j, t.data.TrainSets[i]); err != nil {
+		if err := t.loadPatch(j, t.data.TrainPatches[i]); err != nil {
 			return err
 		}
 	}
@@ -166,12 +166,12 @@ func (t *Task) inferenceDue() bool {
 func (t *Task) EvalSums(ctx context.Context, rank, size int) ([]float64, error) {
 	d := t.data
 	s := make([]float64, t.evalLen(size))
-	lo, hi := train.RankBlock(len(d.ValSets), size, rank)
+	lo, hi := train.RankBlock(len(d.ValPatches), size, rank)
 	for b0 := lo; b0 < hi; b0 += t.cfg.EvalBatch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ps := d.ValSets[b0:min(b0+t.cfg.EvalBatch, hi)]
+		ps := d.ValPatches[b0:min(b0+t.cfg.EvalBatch, hi)]
 		t.ensureBatch(len(ps))
 		for j, q := range ps {
 			if err := t.loadPatch(j, q); err != nil {

@@ -208,7 +208,7 @@ func TestTrainingLearns(t *testing.T) {
 	}
 	// majority rate of the validation labels
 	var ones, n float64
-	for _, q := range run.Data.ValSets {
+	for _, q := range run.Data.ValPatches {
 		b, err := run.Task.cache.get(q)
 		if err != nil {
 			t.Fatal(err)

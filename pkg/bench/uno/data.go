@@ -53,6 +53,10 @@ func (e *DataError) Error() string {
 // Unwrap returns the sentinel and the cause.
 func (e *DataError) Unwrap() error { return e.Err }
 
+// BadInput marks a DataError as bad input (exit code 2 in the CLI), also
+// when it surfaces from a training step (stream mode).
+func (e *DataError) BadInput() bool { return true }
+
 func dataErr(file, key string, row int, err error, format string, args ...any) *DataError {
 	return &DataError{File: file, Key: key, Row: row, Msg: fmt.Sprintf(format, args...), Err: err}
 }

@@ -330,3 +330,14 @@ func TestNoHDF5(t *testing.T) {
 		t.Fatalf("InputError(%v) is not a config error", err)
 	}
 }
+
+// TestBadInputMarker: a DataError wrapped by the training loop still
+// carries the CLI's bad-input marker.
+func TestBadInputMarker(t *testing.T) {
+	var err error = dataErr("f.h5", "/x_train_0", 3, ErrNaN, "non-finite")
+	err = errors.Join(errors.New("epoch 1 step 2"), err)
+	var bi interface{ BadInput() bool }
+	if !errors.As(err, &bi) || !bi.BadInput() || !errors.Is(err, ErrNaN) {
+		t.Fatalf("%v lost its BadInput marker", err)
+	}
+}

@@ -87,6 +87,10 @@ func (t *Task) LR(e int) float64 { return t.sched.LR(e - 1) }
 // early_stop_patience on the validation loss) fired, 0 if it has not.
 func (t *Task) StopEpoch() int { return t.stopAt }
 
+// EarlyStop implements train.EarlyStopper: the loop stops after the epoch
+// at which early stopping fired.
+func (t *Task) EarlyStop() bool { return t.stopAt > 0 }
+
 // Load records the step's sample numbers; the rows are read in Forward,
 // which knows the step (file order).
 func (t *Task) Load(ctx context.Context, idx []int) error {
