@@ -163,13 +163,6 @@ func (d *dec) u32() uint32 {
 	return 0
 }
 
-func (d *dec) u64() uint64 {
-	if v := d.take(8); v != nil {
-		return binary.LittleEndian.Uint64(v)
-	}
-	return 0
-}
-
 func (d *dec) str(limit int) string {
 	v := d.take(2)
 	if v == nil {

@@ -25,7 +25,6 @@ type syncBuffer struct {
 	buf     bytes.Buffer
 	writes  int
 	pattern string
-	seen    int
 	hit     chan struct{} // receives one value per write containing pattern
 }
 

@@ -22,8 +22,6 @@ type memGroup struct {
 	gen     int
 	arrived int
 	bufs    [][]float32
-	failAt  int // fail the all-reduce number failAt (1-based) when > 0
-	calls   int
 }
 
 type memComm struct {

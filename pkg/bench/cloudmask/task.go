@@ -38,9 +38,9 @@ type Task struct {
 	// training accuracy since the last evaluation
 	trainCorrect, trainPixels float64
 
-	scene, tileY Block
-	prob         []float32
-	tiles        [][2]int
+	scene Block
+	prob  []float32
+	tiles [][2]int
 }
 
 // NewTask builds the U-Net (Filters wide, 3 levels, he_normal from

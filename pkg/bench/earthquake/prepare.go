@@ -237,12 +237,8 @@ func PrepareContext(ctx context.Context, r io.Reader, opts Options) (*Dataset, e
 	for i, p := range active {
 		ds.Locations[i] = int32(p)
 	}
-	for _, n := range DynamicNames {
-		ds.Meta.NormalisedProps = append(ds.Meta.NormalisedProps, n)
-	}
-	for _, n := range TargetNames[1:] {
-		ds.Meta.NormalisedProps = append(ds.Meta.NormalisedProps, n)
-	}
+	ds.Meta.NormalisedProps = append(ds.Meta.NormalisedProps, DynamicNames[:]...)
+	ds.Meta.NormalisedProps = append(ds.Meta.NormalisedProps, TargetNames[1:]...)
 	if err := ds.fill(ctx, ch, &st, opts.Workers); err != nil {
 		return nil, err
 	}
