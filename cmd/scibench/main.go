@@ -31,6 +31,7 @@ type command struct {
 var commands = map[string]command{
 	"allreduce-bench": {"measure ring all-reduce bandwidth and latency", cmdAllreduceBench},
 	"data":            {"prepare or generate benchmark data", cmdData},
+	"devices":         {"list the GPUs found at run time", cmdDevices},
 	"report":          {"scaling tables and plots from run and sweep directories", cmdReport},
 	"run":             {"run a benchmark with data-parallel workers", cmdRun},
 	"submit":          {"render and submit Slurm/LSF jobs for a scaling sweep", cmdSubmit},

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/scibench/scibench/pkg/gpu"
+)
+
+// devicesLine is one --json output object; the keys are part of the CLI
+// contract. A run without a GPU prints one object with "error" set.
+type devicesLine struct {
+	Index         int     `json:"index"`
+	Name          string  `json:"name"`
+	MemoryBytes   uint64  `json:"memory_bytes"`
+	MemoryGiB     float64 `json:"memory_gib"`
+	Compute       string  `json:"compute_capability"`
+	DriverVersion string  `json:"driver_version"`
+}
+
+// cmdDevices lists the GPUs found at run time, or says why there is none.
+// It exits 0 either way: no GPU means the CPU engine is used.
+func cmdDevices(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "scibench devices: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	info, err := gpu.Probe()
+	if err != nil {
+		// "gpu: no GPU: reason" reads better as "no GPU: reason".
+		reason := strings.TrimPrefix(err.Error(), gpu.ErrNoGPU.Error()+": ")
+		if *asJSON {
+			b, _ := json.Marshal(map[string]string{"error": "no GPU: " + reason, "engine": "cpu"})
+			fmt.Fprintf(stdout, "%s\n", b)
+			return exitOK
+		}
+		fmt.Fprintf(stdout, "no GPU: %s\n", reason)
+		fmt.Fprintln(stdout, "scibench uses the CPU engine")
+		return exitOK
+	}
+	for _, d := range info.Devices {
+		gib := float64(d.MemoryBytes) / (1 << 30)
+		cc := fmt.Sprintf("%d.%d", d.Major, d.Minor)
+		if *asJSON {
+			b, err := json.Marshal(devicesLine{Index: d.Index, Name: d.Name, MemoryBytes: d.MemoryBytes,
+				MemoryGiB: gib, Compute: cc, DriverVersion: info.DriverVersionString()})
+			if err != nil {
+				fmt.Fprintf(stderr, "scibench devices: %v\n", err)
+				return exitFailed
+			}
+			fmt.Fprintf(stdout, "%s\n", b)
+			continue
+		}
+		fmt.Fprintf(stdout, "gpu %d: %s, %.1f GiB, compute capability %s\n", d.Index, d.Name, gib, cc)
+	}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "CUDA driver %s (%s)\n", info.DriverVersionString(), info.Library)
+	}
+	return exitOK
+}

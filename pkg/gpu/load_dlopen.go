@@ -1,0 +1,88 @@
+//go:build linux && (amd64 || arm64)
+
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/ebitengine/purego"
+)
+
+// loaded caches the driver API per library path; libraries are never closed
+// (libcuda keeps threads of its own once initialised).
+var (
+	loadMu sync.Mutex
+	loaded = map[string]*driverAPI{}
+)
+
+// load opens the first loadable candidate library and resolves the driver
+// entry points. Every failure wraps ErrNoGPU.
+func load() (*driverAPI, string, error) {
+	paths, fromEnv := libCandidates()
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	var reasons []string
+	for _, p := range paths {
+		if api, ok := loaded[p]; ok {
+			return api, p, nil
+		}
+		h, err := dlopen(p)
+		if err != nil {
+			if fromEnv {
+				reasons = append(reasons, fmt.Sprintf("%s=%s cannot be loaded: %v", LibEnv, p, err))
+			} else {
+				reasons = append(reasons, fmt.Sprintf("%s not found: %v", p, err))
+			}
+			continue
+		}
+		api, err := resolve(h)
+		if err != nil {
+			return nil, p, fmt.Errorf("%w: %s: %w", ErrNoGPU, p, err)
+		}
+		loaded[p] = api
+		return api, p, nil
+	}
+	return nil, "", fmt.Errorf("%w: %s", ErrNoGPU, strings.Join(reasons, "; "))
+}
+
+// dlopen runs dlopen and dlerror on one OS thread, so the error text belongs
+// to this call.
+func dlopen(path string) (uintptr, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+}
+
+// resolve looks up every entry point; a missing symbol is an error naming it.
+func resolve(h uintptr) (*driverAPI, error) {
+	api := &driverAPI{}
+	syms := []struct {
+		name string
+		fn   any
+	}{
+		{"cuInit", &api.init},
+		{"cuDriverGetVersion", &api.driverVersion},
+		{"cuDeviceGetCount", &api.deviceCount},
+		{"cuDeviceGet", &api.deviceGet},
+		{"cuDeviceGetName", &api.deviceName},
+		{"cuDeviceTotalMem_v2", &api.totalMem},
+		{"cuDeviceGetAttribute", &api.attribute},
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for _, s := range syms {
+		addr, err := purego.Dlsym(h, s.name)
+		if err != nil || addr == 0 {
+			if err == nil {
+				err = errors.New("address 0")
+			}
+			return nil, fmt.Errorf("symbol %s: %w", s.name, err)
+		}
+		purego.RegisterFunc(s.fn, addr)
+	}
+	return api, nil
+}
