@@ -83,12 +83,13 @@ func (d *Dense) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	d.B.MarkReady()
 	blas.Sgemm(true, false, d.In, d.Out, n, 1, d.x.Data, d.In, dy.Data, d.Out, 1, d.W.G, d.Out)
-	d.W.MarkReady()
 	if d.NoInputGrad {
+		d.W.MarkReady()
 		return nil
 	}
 	d.dx.Ensure(d.x.Shape...)
 	blas.Sgemm(false, true, n, d.In, d.Out, 1, dy.Data, d.Out, d.W.W, d.Out, 0, d.dx.Data, d.In)
+	d.W.MarkReady() // only now: the loop may update W once it is ready
 	return &d.dx
 }
 

@@ -268,9 +268,9 @@ func (l *LSTM) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	blas.Sgemm(true, false, H, G, n*T, 1, l.hd, H, dz, G, 1, l.U.G, G)
 	l.U.MarkReady()
 	blas.Sgemm(true, false, F, G, n*T, 1, l.xin, F, dz, G, 1, l.W.G, G)
-	l.W.MarkReady()
 	l.dx.Ensure(n, T, F)
 	blas.Sgemm(false, true, n*T, F, G, 1, dz, G, l.W.W, G, 0, l.dx.Data, F)
+	l.W.MarkReady() // only now: the loop may update W once it is ready
 	if l.dropX {
 		for s := 0; s < n; s++ {
 			m := l.mx[s*F : (s+1)*F]

@@ -97,14 +97,26 @@ func (a *Adam) Steps() int64 { return a.t }
 // len(g) differ from the size the optimizer was built for.
 func (a *Adam) Step(w, g []float32) {
 	checkLens(a.Name(), len(a.m), w, g)
-	a.t++
+	a.BeginStep()
+	a.StepRange(w, g, 0, len(w))
+}
+
+// BeginStep starts a step (RangeStepper): it advances the step count that
+// the bias corrections of the following StepRange calls use.
+func (a *Adam) BeginStep() { a.t++ }
+
+// StepRange applies the current step to elements [lo, hi) of w (the whole
+// arena) from g (RangeStepper). Step is BeginStep then StepRange over
+// everything; ranges applied separately give bitwise the same result.
+func (a *Adam) StepRange(w, g []float32, lo, hi int) {
+	checkRange(a.Name(), len(a.m), w, g, lo, hi)
 	t := float64(a.t)
 	lrt := float32(a.lr * math.Sqrt(1-math.Pow(a.c.Beta2, t)) / (1 - math.Pow(a.c.Beta1, t)))
 	b1, b2 := float32(a.c.Beta1), float32(a.c.Beta2)
 	c1, c2 := float32(1-a.c.Beta1), float32(1-a.c.Beta2)
 	eps := float32(a.c.Eps)
-	m, v := a.m[:len(w)], a.v[:len(w)]
-	g = g[:len(w)]
+	m, v := a.m[lo:hi], a.v[lo:hi]
+	w, g = w[lo:hi], g[lo:hi]
 	switch {
 	case a.c.WeightDecay == 0:
 		for i, gi := range g {
@@ -189,7 +201,16 @@ func (a *Adamax) Steps() int64 { return a.t }
 // len(g) differ from the size the optimizer was built for.
 func (a *Adamax) Step(w, g []float32) {
 	checkLens("Adamax", len(a.m), w, g)
-	a.t++
+	a.BeginStep()
+	a.StepRange(w, g, 0, len(w))
+}
+
+// BeginStep starts a step (RangeStepper).
+func (a *Adamax) BeginStep() { a.t++ }
+
+// StepRange applies the current step to elements [lo, hi) (RangeStepper).
+func (a *Adamax) StepRange(w, g []float32, lo, hi int) {
+	checkRange("Adamax", len(a.m), w, g, lo, hi)
 	lrt := float32(a.lr / (1 - math.Pow(a.c.Beta1, float64(a.t))))
 	b1, c1, b2 := float32(a.c.Beta1), float32(1-a.c.Beta1), float32(a.c.Beta2)
 	eps := float32(a.c.Eps)
@@ -198,8 +219,8 @@ func (a *Adamax) Step(w, g []float32) {
 	if a.c.Decoupled {
 		decay, wd = float32(1-a.lr*a.c.WeightDecay), 0
 	}
-	m, u := a.m[:len(w)], a.u[:len(w)]
-	g = g[:len(w)]
+	m, u := a.m[lo:hi], a.u[lo:hi]
+	w, g = w[lo:hi], g[lo:hi]
 	if wd == 0 && decay == 1 {
 		for i, gi := range g {
 			mi := b1*m[i] + c1*gi

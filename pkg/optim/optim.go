@@ -135,6 +135,24 @@ func checkLens(name string, n int, w, g []float32) {
 	}
 }
 
+// checkRange panics unless w and g hold the n elements the optimizer was
+// built for and 0 <= lo <= hi <= n.
+func checkRange(name string, n int, w, g []float32, lo, hi int) {
+	if len(w) != n || len(g) != n || lo < 0 || lo > hi || hi > n {
+		panic(fmt.Sprintf("optim: %s.StepRange: len(w)=%d len(g)=%d range [%d,%d), optimizer built for %d", name, len(w), len(g), lo, hi, n))
+	}
+}
+
+// RangeStepper is an optional capability of an Optimizer: a step applied
+// range by range, so that a data-parallel loop can update each gradient
+// bucket as soon as it is all-reduced, while it is still in cache.
+// BeginStep is called once per step, then StepRange for disjoint ranges
+// that together cover the arena; the result is bitwise that of Step.
+type RangeStepper interface {
+	BeginStep()
+	StepRange(w, g []float32, lo, hi int)
+}
+
 // sqrt32 is a single-precision square root (compiles to one instruction).
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
@@ -142,5 +160,8 @@ var (
 	_ Optimizer = (*Adam)(nil)
 	_ Optimizer = (*Adamax)(nil)
 	_ Optimizer = (*SGD)(nil)
+
+	_ RangeStepper = (*Adam)(nil)
+	_ RangeStepper = (*Adamax)(nil)
 	_ Schedule  = (*Plateau)(nil)
 )

@@ -19,6 +19,12 @@ type reducer struct {
 	hi    []int
 	scale float32
 
+	// opt, when set, applies the optimizer step to each bucket right after
+	// its all-reduce, while it is still in cache (RangeStepper); w is the
+	// parameter arena.
+	opt RangeStepper
+	w   []float32
+
 	ready atomic.Int64 // lowest offset from which grad is final
 	kick  chan struct{}
 	start chan context.Context
@@ -115,6 +121,11 @@ func (r *reducer) step(ctx context.Context) error {
 				for i := range b {
 					b[i] *= r.scale
 				}
+			}
+			if r.opt != nil {
+				// every layer that uses these parameters has finished its
+				// backward pass (that is what made the bucket final)
+				r.opt.StepRange(r.w, r.grad, r.lo[next], r.hi[next])
 			}
 			d := time.Since(t)
 			r.reduceS += d.Seconds()

@@ -187,7 +187,6 @@ func (t *mlpTask) Backward(ctx context.Context) error {
 		_ = s
 	}
 	t.b2.MarkReady()
-	t.w2.MarkReady()
 	for b, s := range t.idx {
 		for k := 0; k < t.hid; k++ {
 			var g float32
@@ -202,6 +201,7 @@ func (t *mlpTask) Backward(ctx context.Context) error {
 			}
 		}
 	}
+	t.w2.MarkReady() // after the last read of w2.W (dx above)
 	t.b1.MarkReady()
 	t.w1.MarkReady()
 	return nil

@@ -17,6 +17,16 @@ import (
 	"github.com/scibench/scibench/pkg/nn"
 )
 
+// RangeStepper is an optional Optimizer capability (optim.Adam and
+// optim.Adamax have it): the loop calls BeginStep once per step and then
+// StepRange on each gradient bucket as soon as it is all-reduced and
+// scaled, so the update runs while the bucket is in cache instead of in a
+// separate pass over the whole arena. The result is bitwise that of Step.
+type RangeStepper interface {
+	BeginStep()
+	StepRange(w, g []float32, lo, hi int)
+}
+
 // Optimizer is the fused in-place optimizer the loop drives; every
 // pkg/optim optimizer satisfies it.
 type Optimizer interface {
@@ -347,6 +357,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 
 	red := newReducer(t.comm, a.Grad, cfg.BucketElems, t.t0)
+	if rs, ok := t.opt.(RangeStepper); ok {
+		red.opt, red.w = rs, a.Data
+	}
 	defer red.close()
 	a.SetGradHook(red.hook)
 	defer a.SetGradHook(nil)
@@ -479,6 +492,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 func (t *Trainer) step(ctx context.Context, red *reducer, idx []int, info StepInfo, scale float32) (float64, error) {
 	a := t.task.Arena()
 	a.ZeroGrad()
+	if red.opt != nil {
+		red.opt.BeginStep() // before the reducer goroutine sees this step
+	}
 	if err := red.begin(ctx, scale); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrComm, err)
 	}
@@ -510,9 +526,11 @@ func (t *Trainer) step(ctx context.Context, red *reducer, idx []int, info StepIn
 	if err != nil {
 		return 0, err
 	}
-	s = t.now()
-	t.opt.Step(a.Data, a.Grad)
-	t.record(phOptimizer, s)
+	if red.opt == nil {
+		s = t.now()
+		t.opt.Step(a.Data, a.Grad)
+		t.record(phOptimizer, s)
+	}
 	return loss, nil
 }
 

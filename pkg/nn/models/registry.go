@@ -56,3 +56,51 @@ func newBenchOptimizer(name string, n int) optim.Optimizer {
 	}
 	return optim.NewAdam(n, optim.AdamConfig{})
 }
+
+// fusedStep drives an optimizer the way pkg/train does on one rank: when
+// the optimizer is an optim.RangeStepper, each parameter's update runs as
+// soon as the backward pass marks it ready (its gradient still in cache),
+// instead of in one pass over the whole arena after backward. The result is
+// bitwise that of Step.
+type fusedStep struct {
+	a    *nn.Arena
+	opt  optim.Optimizer
+	rs   optim.RangeStepper
+	prev int
+}
+
+func newFusedStep(a *nn.Arena, opt optim.Optimizer) *fusedStep {
+	f := &fusedStep{a: a, opt: opt}
+	if rs, ok := opt.(optim.RangeStepper); ok {
+		f.rs = rs
+		a.SetGradHook(f.hook)
+	}
+	return f
+}
+
+// begin starts a step; call it after ZeroGrad and before Backward.
+func (f *fusedStep) begin() {
+	f.prev = len(f.a.Data)
+	if f.rs != nil {
+		f.rs.BeginStep()
+	}
+}
+
+func (f *fusedStep) hook(lo int) {
+	if lo < f.prev {
+		f.rs.StepRange(f.a.Data, f.a.Grad, lo, f.prev)
+		f.prev = lo
+	}
+}
+
+// finish applies what is left of the step after Backward.
+func (f *fusedStep) finish() {
+	if f.rs == nil {
+		f.opt.Step(f.a.Data, f.a.Grad)
+		return
+	}
+	if f.prev > 0 {
+		f.rs.StepRange(f.a.Data, f.a.Grad, 0, f.prev)
+		f.prev = 0
+	}
+}

@@ -235,11 +235,12 @@ func unoBench(batch int, seed uint64) (*Bench, error) {
 	drug := randNormal(rng, batch, m.cfg.DrugFeatures)
 	y := randNormal(rng, batch, 1)
 	in := []*tensor.Tensor{cell, drug}
-	opt := newBenchOptimizer("adamax", m.arena.Size())
+	opt := newFusedStep(m.arena, newBenchOptimizer("adamax", m.arena.Size()))
 	loss := &nn.MSE{}
 	var grad tensor.Tensor
 	step := func() error {
 		m.arena.ZeroGrad()
+		opt.begin()
 		out, err := m.Forward(in, true)
 		if err != nil {
 			return err
@@ -250,7 +251,7 @@ func unoBench(batch int, seed uint64) (*Bench, error) {
 		if err := m.Backward(&grad); err != nil {
 			return err
 		}
-		opt.Step(m.arena.Data, m.arena.Grad)
+		opt.finish()
 		return nil
 	}
 	return &Bench{Model: "uno", Params: m.arena.Size(), Batch: batch, FlopsPerSample: m.FlopsPerSample(), Step: step}, nil
