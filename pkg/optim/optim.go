@@ -163,5 +163,5 @@ var (
 
 	_ RangeStepper = (*Adam)(nil)
 	_ RangeStepper = (*Adamax)(nil)
-	_ Schedule  = (*Plateau)(nil)
+	_ Schedule     = (*Plateau)(nil)
 )
