@@ -3,89 +3,28 @@
 package hdf5
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+
+	"github.com/scibench/scibench/pkg/internal/testutil"
 )
 
 // The round-trip tests run python3 with h5py (Debian python3-h5py). When no
 // interpreter with h5py is found they FAIL: CI installs it, and a silent
 // skip would hide a broken reader.
 
-var (
-	pyOnce sync.Once
-	pyPath string
-	pyErr  string
-)
+// python returns an interpreter that imports h5py and numpy.
+func python(t testing.TB) string { return testutil.Python(t, "h5py", "numpy") }
 
-// python returns an interpreter that imports h5py and numpy: $SCIBENCH_PYTHON
-// when set, else python3 on PATH or /usr/bin/python3 (PATH may hold a pyenv
-// python without the Debian packages).
-func python(t testing.TB) string {
-	t.Helper()
-	pyOnce.Do(func() {
-		var tried []string
-		cands := []string{"python3", "/usr/bin/python3"}
-		if p := os.Getenv("SCIBENCH_PYTHON"); p != "" {
-			cands = []string{p} // an explicit choice is the only one tried
-		}
-		for _, c := range cands {
-			p, err := exec.LookPath(c)
-			if err != nil {
-				tried = append(tried, c+": not found")
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			out, err := exec.CommandContext(ctx, p, "-c", "import h5py, numpy").CombinedOutput()
-			cancel()
-			if err == nil {
-				pyPath = p
-				return
-			}
-			tried = append(tried, p+": "+strings.TrimSpace(lastLine(string(out))))
-		}
-		pyErr = strings.Join(tried, "; ")
-	})
-	if pyPath == "" {
-		t.Fatalf("no python3 with h5py and numpy (%s): apt-get install python3-h5py python3-numpy, or set SCIBENCH_PYTHON", pyErr)
-	}
-	return pyPath
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
-
-// runPy runs script with args under a hard timeout; the process is killed
-// when it expires.
+// runPy runs script with args under a hard timeout.
 func runPy(t testing.TB, script string, args ...string) {
 	t.Helper()
-	py := python(t)
-	dir := t.TempDir()
-	sp := filepath.Join(dir, "script.py")
-	if err := os.WriteFile(sp, []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, append([]string{sp}, args...)...)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", py, strings.Join(args, " "), err, out)
-	}
+	testutil.RunPython(t, []string{"h5py", "numpy"}, script, args...)
 }
 
 func readF32(t testing.TB, path string) []float32 {
@@ -632,4 +571,12 @@ func TestWriteH5py(t *testing.T) {
 	sameI64(t, "h5py table index", readI64(t, filepath.Join(dir, "y_train_table_index.bin")), index)
 	sameBits(t, "h5py table values_block_0", readF32(t, filepath.Join(dir, "y_train_table_values_block_0.bin")), vb)
 	sameStrings(t, "h5py table Sample", te.Sample, samples)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }

@@ -2,15 +2,10 @@ package cloudmask
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/scibench/scibench/pkg/hdf5"
+	"github.com/scibench/scibench/pkg/internal/testutil"
 )
 
 // needHDF5 skips in the build without the hdf5 tag only (make test and CI
@@ -47,58 +42,9 @@ func tinyConfig(t testing.TB) Config {
 	return c
 }
 
-var (
-	pyOnce sync.Once
-	pyPath string
-	pyErr  string
-)
-
-// python returns an interpreter with h5py and numpy ($SCIBENCH_PYTHON,
-// python3 on PATH or /usr/bin/python3); the test fails without one.
-func python(t testing.TB) string {
-	t.Helper()
-	pyOnce.Do(func() {
-		cands := []string{"python3", "/usr/bin/python3"}
-		if p := os.Getenv("SCIBENCH_PYTHON"); p != "" {
-			cands = []string{p}
-		}
-		var tried []string
-		for _, c := range cands {
-			p, err := exec.LookPath(c)
-			if err != nil {
-				tried = append(tried, c+": not found")
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			out, err := exec.CommandContext(ctx, p, "-c", "import h5py, numpy").CombinedOutput()
-			cancel()
-			if err == nil {
-				pyPath = p
-				return
-			}
-			tried = append(tried, p+": "+strings.TrimSpace(string(out)))
-		}
-		pyErr = strings.Join(tried, "; ")
-	})
-	if pyPath == "" {
-		t.Fatalf("no python3 with h5py and numpy (%s): apt-get install python3-h5py, or set SCIBENCH_PYTHON", pyErr)
-	}
-	return pyPath
-}
-
-// runPy runs a script under a hard timeout and returns its stdout.
+// runPy runs a script with h5py and numpy under a hard timeout and returns
+// its stdout; the test fails without such an interpreter.
 func runPy(t testing.TB, script string, args ...string) string {
 	t.Helper()
-	py := python(t)
-	sp := filepath.Join(t.TempDir(), "s.py")
-	if err := os.WriteFile(sp, []byte(script), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, append([]string{sp}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, out)
-	}
-	return string(out)
+	return testutil.RunPython(t, []string{"h5py", "numpy"}, script, args...)
 }
