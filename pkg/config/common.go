@@ -137,3 +137,7 @@ func (c Common) GlobalBatch(world int) int {
 	}
 	return c.BatchSize
 }
+
+// SubmissionDivision returns the division setting (closed or open); it lets
+// generic code read it from any config that embeds Common.
+func (c Common) SubmissionDivision() string { return c.Division }

@@ -30,28 +30,7 @@ const (
 // (skipped when empty) and the `--set key=value` overrides, validated.
 // Errors name the file, line and key.
 func LoadConfig(path string, sets []string) (Config, error) {
-	cfg := DefaultConfig()
-	if path != "" {
-		if err := config.Load(path, &cfg); err != nil {
-			return cfg, err
-		}
-	}
-	for _, kv := range sets {
-		if err := config.Set(&cfg, kv); err != nil {
-			return cfg, err
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	if err := train.CheckDivision(cfg.Division, cfg.Changed()); err != nil {
-		src := path
-		if src == "" {
-			src = "defaults"
-		}
-		return cfg, fmt.Errorf("%s: %w", src, err)
-	}
-	return cfg, nil
+	return train.LoadConfig(DefaultConfig(), path, sets)
 }
 
 // catalogSource opens the configured catalog: a file, or the embedded copy
