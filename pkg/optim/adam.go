@@ -117,31 +117,21 @@ func (a *Adam) StepRange(w, g []float32, lo, hi int) {
 	eps := float32(a.c.Eps)
 	m, v := a.m[lo:hi], a.v[lo:hi]
 	w, g = w[lo:hi], g[lo:hi]
-	switch {
-	case a.c.WeightDecay == 0:
-		for i, gi := range g {
-			mi := b1*m[i] + c1*gi
-			vi := b2*v[i] + c2*gi*gi
-			m[i], v[i] = mi, vi
-			w[i] -= lrt * mi / (sqrt32(vi) + eps)
+	if a.c.WeightDecay == 0 || a.c.Decoupled {
+		k := adamKernel{lrt: lrt, b1: b1, c1: c1, b2: b2, c2: c2, eps: eps, decay: 1}
+		if a.c.Decoupled {
+			k.decay = float32(1 - a.lr*a.c.WeightDecay)
 		}
-	case a.c.Decoupled:
-		decay := float32(1 - a.lr*a.c.WeightDecay)
-		for i, gi := range g {
-			mi := b1*m[i] + c1*gi
-			vi := b2*v[i] + c2*gi*gi
-			m[i], v[i] = mi, vi
-			w[i] = w[i]*decay - lrt*mi/(sqrt32(vi)+eps)
-		}
-	default:
-		wd := float32(a.c.WeightDecay)
-		for i, gi := range g {
-			gi += wd * w[i]
-			mi := b1*m[i] + c1*gi
-			vi := b2*v[i] + c2*gi*gi
-			m[i], v[i] = mi, vi
-			w[i] -= lrt * mi / (sqrt32(vi) + eps)
-		}
+		k.run(w, g, m, v)
+		return
+	}
+	wd := float32(a.c.WeightDecay)
+	for i, gi := range g {
+		gi += wd * w[i]
+		mi := b1*m[i] + c1*gi
+		vi := b2*v[i] + c2*gi*gi
+		m[i], v[i] = mi, vi
+		w[i] -= lrt * mi / (sqrt32(vi) + eps)
 	}
 }
 
@@ -221,19 +211,15 @@ func (a *Adamax) StepRange(w, g []float32, lo, hi int) {
 	}
 	m, u := a.m[lo:hi], a.u[lo:hi]
 	w, g = w[lo:hi], g[lo:hi]
-	if wd == 0 && decay == 1 {
-		for i, gi := range g {
-			mi := b1*m[i] + c1*gi
-			ui := max(b2*u[i], abs32(gi))
-			m[i], u[i] = mi, ui
-			w[i] -= lrt * mi / (ui + eps)
-		}
+	if wd == 0 {
+		k := adamaxKernel{lrt: lrt, b1: b1, c1: c1, b2: b2, eps: eps, decay: decay}
+		k.run(w, g, m, u)
 		return
 	}
 	for i, gi := range g {
 		gi += wd * w[i]
 		mi := b1*m[i] + c1*gi
-		ui := max(b2*u[i], abs32(gi))
+		ui := max32(b2*u[i], abs32(gi))
 		m[i], u[i] = mi, ui
 		w[i] = w[i]*decay - lrt*mi/(ui+eps)
 	}

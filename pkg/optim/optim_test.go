@@ -332,12 +332,23 @@ func BenchmarkAdamWStep(b *testing.B) {
 
 const unoParams = 16_224_001
 
+// benchStep times o.Step, with the SIMD loops (where the CPU has them) and
+// with the Go loops, side by side in one run.
 func benchStep(b *testing.B, o Optimizer) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	w, g := randVec(rng, unoParams), randVec(rng, unoParams)
-	b.ReportAllocs()
-	b.SetBytes(int64(unoParams) * 4 * 7) // reads w, g, m, v; writes w, m, v
-	for b.Loop() {
-		o.Step(w, g)
+	for _, simd := range []bool{true, false} {
+		b.Run(map[bool]string{true: "simd", false: "go"}[simd], func(b *testing.B) {
+			if simd && !useSIMD {
+				b.Skip("no AVX2 on this CPU (or not amd64)")
+			}
+			defer func(old bool) { useSIMD = old }(useSIMD)
+			useSIMD = simd
+			b.ReportAllocs()
+			b.SetBytes(int64(unoParams) * 4 * 7) // reads w, g, m, v; writes w, m, v
+			for b.Loop() {
+				o.Step(w, g)
+			}
+		})
 	}
 }
