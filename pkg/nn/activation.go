@@ -47,12 +47,16 @@ func (a Activation) apply(y, x []float32) {
 	y = y[:len(x)]
 	switch a {
 	case ReLUAct:
+		// On the bits, so the compiler emits a conditional move: pre-
+		// activations are positive or negative at random and a branch
+		// mispredicts half the time (3-4x slower). Negative values and −0
+		// give +0; a NaN with the sign bit clear passes through.
 		for i, v := range x {
-			if v > 0 {
-				y[i] = v
-			} else {
-				y[i] = 0
+			b := math.Float32bits(v)
+			if int32(b) <= 0 {
+				b = 0
 			}
+			y[i] = math.Float32frombits(b)
 		}
 	case SELUAct:
 		for i, v := range x {
@@ -128,12 +132,12 @@ func (a Activation) backward(dx, dy, y []float32) {
 	dy = dy[:len(y)]
 	switch a {
 	case ReLUAct:
-		for i, v := range y {
-			if v > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = 0
+		for i, v := range y { // branch-free, as in apply
+			d := math.Float32bits(dy[i])
+			if !(v > 0) {
+				d = 0
 			}
+			dx[i] = math.Float32frombits(d)
 		}
 	case SigmoidAct:
 		for i, v := range y {

@@ -125,3 +125,48 @@ func TestExp32(t *testing.T) {
 		t.Error("exp32(NaN) is not NaN")
 	}
 }
+
+// TestReLUSpecialValues pins the branch-free ReLU on the values a branchy
+// one would treat differently: signed zeros, infinities, NaN, subnormals.
+func TestReLUSpecialValues(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	cases := []struct {
+		x, y     float32 // forward
+		dyPasses bool    // backward lets dy through at y
+	}{
+		{-3, 0, false},
+		{negZero, 0, false},
+		{0, 0, false},
+		{1e-45, 1e-45, true}, // smallest subnormal
+		{2.5, 2.5, true},
+		{inf, inf, true},
+		{-inf, 0, false},
+		{nan, nan, false}, // NaN propagates forward; no gradient flows through it
+	}
+	x := make([]float32, len(cases))
+	for i, c := range cases {
+		x[i] = c.x
+	}
+	y := make([]float32, len(x))
+	ReLUAct.apply(y, x)
+	dy := make([]float32, len(x))
+	for i := range dy {
+		dy[i] = float32(i + 1)
+	}
+	dx := make([]float32, len(x))
+	ReLUAct.backward(dx, dy, y)
+	for i, c := range cases {
+		if math.Float32bits(y[i]) != math.Float32bits(c.y) && !(c.y != c.y && y[i] != y[i]) {
+			t.Errorf("relu(%v) = %v (bits %#x), want %v", c.x, y[i], math.Float32bits(y[i]), c.y)
+		}
+		want := float32(0)
+		if c.dyPasses {
+			want = dy[i]
+		}
+		if math.Float32bits(dx[i]) != math.Float32bits(want) {
+			t.Errorf("relu backward at y=%v: dx %v, want %v", y[i], dx[i], want)
+		}
+	}
+}
