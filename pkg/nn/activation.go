@@ -59,21 +59,11 @@ func (a Activation) apply(y, x []float32) {
 			y[i] = math.Float32frombits(b)
 		}
 	case SELUAct:
-		for i, v := range x {
-			if v > 0 {
-				y[i] = seluScale * v
-			} else {
-				y[i] = seluScale * seluAlpha * expm1_32(v)
-			}
-		}
+		applyVec(seluKernel, seluScalar, y, x)
 	case SigmoidAct:
-		for i, v := range x {
-			y[i] = sigmoid(v)
-		}
+		applyVec(sigmoidKernel, sigmoid, y, x)
 	case TanhAct:
-		for i, v := range x {
-			y[i] = tanh32(v)
-		}
+		applyVec(tanhKernel, tanh32, y, x)
 	default:
 		copy(y, x)
 	}
@@ -139,6 +129,8 @@ func (a Activation) backward(dx, dy, y []float32) {
 			}
 			dx[i] = math.Float32frombits(d)
 		}
+	case SELUAct:
+		seluBackward(dx, dy, y)
 	case SigmoidAct:
 		for i, v := range y {
 			dx[i] = dy[i] * v * (1 - v)

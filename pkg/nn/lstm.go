@@ -189,16 +189,18 @@ func (l *LSTM) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 			l.Act.apply(zr[2*H:3*H], zr[2*H:3*H])
 			l.RecAct.apply(zr[3*H:], zr[3*H:])
 			o := r * H
-			for j := 0; j < H; j++ {
-				var cp float32
-				if t > 0 {
-					cp = c[o-H+j]
+			if t > 0 {
+				for j := 0; j < H; j++ {
+					c[o+j] = zr[H+j]*c[o-H+j] + zr[j]*zr[2*H+j]
 				}
-				cv := zr[H+j]*cp + zr[j]*zr[2*H+j]
-				c[o+j] = cv
-				a := l.Act.scalar(cv)
-				ac[o+j] = a
-				h[o+j] = zr[3*H+j] * a
+			} else {
+				for j := 0; j < H; j++ {
+					c[o+j] = zr[H+j]*0 + zr[j]*zr[2*H+j]
+				}
+			}
+			l.Act.apply(ac[o:o+H], c[o:o+H]) // whole rows: the vector kernels
+			for j := 0; j < H; j++ {
+				h[o+j] = zr[3*H+j] * ac[o+j]
 			}
 		}
 	}
