@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/scibench/scibench/pkg/energy"
 	"github.com/scibench/scibench/pkg/gpu"
 )
 
@@ -23,9 +24,10 @@ type devicesLine struct {
 	DriverVersion string  `json:"driver_version"`
 }
 
-// cmdDevices lists the GPUs found at run time, or says why there is none.
-// It exits 0 either way: no GPU means the CPU engine is used.
-func cmdDevices(_ context.Context, args []string, stdout, stderr io.Writer) int {
+// cmdDevices lists the GPUs found at run time, or says why there is none,
+// and (in text mode) the energy sources found. It exits 0 either way: no
+// GPU means the CPU engine is used.
+func cmdDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "one JSON object per line")
@@ -50,6 +52,7 @@ func cmdDevices(_ context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		fmt.Fprintf(stdout, "no GPU: %s\n", reason)
 		fmt.Fprintln(stdout, "scibench uses the CPU engine")
+		printEnergy(ctx, stdout)
 		return exitOK
 	}
 	for _, d := range info.Devices {
@@ -69,6 +72,22 @@ func cmdDevices(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "CUDA driver %s (%s)\n", info.DriverVersionString(), info.Library)
+		printEnergy(ctx, stdout)
 	}
 	return exitOK
+}
+
+// printEnergy prints the energy sources a run would measure, or why there
+// are none ("energy: not available: nvml: ...; rapl: ...").
+func printEnergy(ctx context.Context, stdout io.Writer) {
+	m, err := energy.Open(ctx, energy.Config{})
+	if err != nil {
+		fmt.Fprintf(stdout, "energy: %s\n", energy.Reason(err))
+		return
+	}
+	defer m.Close()
+	fmt.Fprintf(stdout, "energy: %s\n", strings.Join(m.Sources(), ", "))
+	for _, s := range m.Skipped() {
+		fmt.Fprintf(stdout, "energy: not used: %s\n", s)
+	}
 }

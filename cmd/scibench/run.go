@@ -27,6 +27,7 @@ import (
 	"github.com/scibench/scibench/pkg/cluster"
 	"github.com/scibench/scibench/pkg/collective"
 	"github.com/scibench/scibench/pkg/config"
+	"github.com/scibench/scibench/pkg/energy"
 	"github.com/scibench/scibench/pkg/launch"
 	"github.com/scibench/scibench/pkg/metrics"
 	"github.com/scibench/scibench/pkg/train"
@@ -393,6 +394,30 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 	if w.wm, err = metrics.NewWorkerMetrics(w.reg, w.info.Rank); err != nil {
 		return err
 	}
+	// energy: one meter per node, on local rank 0, so nothing is counted twice
+	var meter *energy.Meter
+	energyNote := ""
+	if w.info.LocalRank == 0 {
+		m, err := energy.Open(ctx, energy.Config{Logger: w.log})
+		if err != nil {
+			energyNote = energy.Reason(err)
+			w.log.Info("energy", "status", energyNote)
+		} else {
+			meter = m
+			defer m.Close()
+			w.log.Info("energy", "sources", strings.Join(m.Sources(), ", "))
+			if err := w.reg.Register(metrics.NewEnergyCollector(w.info.Rank, func() ([]metrics.EnergyReading, error) {
+				rs, err := m.Read()
+				out := make([]metrics.EnergyReading, len(rs))
+				for i, r := range rs {
+					out[i] = metrics.EnergyReading{Source: r.Source, Joules: r.Joules}
+				}
+				return out, err
+			})); err != nil {
+				return fmt.Errorf("energy metrics: %w", err)
+			}
+		}
+	}
 	if w.f.metricsPort > 0 {
 		host := w.info.MasterAddr
 		if w.info.WorldSize == 1 || host == "" {
@@ -425,6 +450,10 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 	tc.Observe = w.observe
 	tc.AfterStep = w.afterStep(tc.GlobalBatch)
 	tc.Progress = w.progress
+	if meter != nil { // a nil *energy.Meter must not become a non-nil interface
+		tc.Energy = meter
+	}
+	tc.EnergyUnavailable = energyNote
 	var history []train.EpochRecord
 	if w.f.resume {
 		if p, err := train.LatestCheckpoint(tc.CheckpointDir); err != nil {
@@ -627,7 +656,18 @@ func (w *worker) finish(ctx context.Context, comm train.Comm, res *train.Result,
 		for k, v := range e.Eval {
 			er.Eval[k] = metrics.Num(v)
 		}
+		if e.Energy != nil {
+			er.Energy = &metrics.EpochEnergy{Joules: metrics.Num(e.Energy.Joules), JoulesPerSample: metrics.Num(e.Energy.JoulesPerSample)}
+		}
 		r.Epochs = append(r.Epochs, er)
+	}
+	if e := res.Energy; e != nil {
+		r.Energy = &metrics.EnergyResult{Source: e.Source, Ranks: e.Ranks, Joules: metrics.Num(e.Joules),
+			TrainJoules: metrics.Num(e.TrainJoules), JoulesPerSample: metrics.Num(e.JoulesPerSample)}
+		if e.Ranks == 0 { // not available: null, not 0
+			nan := metrics.Num(math.NaN())
+			r.Energy.Joules, r.Energy.TrainJoules, r.Energy.JoulesPerSample = nan, nan, nan
+		}
 	}
 	for _, c := range res.Comm {
 		r.Comm = append(r.Comm, metrics.CommStats{Rank: c.Rank, Bytes: int64(c.Bytes), AllReduceS: metrics.Num(c.AllReduceS), WaitS: metrics.Num(c.WaitS)})

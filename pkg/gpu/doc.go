@@ -23,6 +23,50 @@
 // back to the CPU engine. The library stays loaded for the life of the
 // process (it is never closed: libcuda keeps threads of its own).
 //
+// # Contexts, memory, streams and events
+//
+// Open(Config{LocalRank: r}) picks the device as Select does and retains
+// its primary context (cuDevicePrimaryCtxRetain), the one cuBLAS and the
+// runtime API would share; Close frees what is still allocated and
+// releases it. CUDA contexts are current per OS thread, so every call
+// locks the goroutine to its thread and calls cuCtxSetCurrent first: a
+// Context may be used from any goroutine.
+//
+// Alloc/Buffer.Free are cuMemAlloc_v2/cuMemFree_v2; HostAlloc/HostBuffer
+// are pinned host memory (cuMemHostAlloc/cuMemFreeHost), the only memory
+// asynchronous copies accept, since the driver touches it after the call
+// returns. CopyHtoD/CopyDtoH are cuMemcpyHtoD_v2/cuMemcpyDtoH_v2;
+// Stream.CopyHtoDAsync/CopyDtoHAsync the _Async_v2 variants on a stream
+// made with CU_STREAM_NON_BLOCKING (cuStreamCreate/cuStreamDestroy_v2).
+// Events (cuEventCreate/Record/Destroy_v2, Elapsed = cuEventElapsedTime)
+// order and time work on streams. Sizes are checked before the driver is
+// called; a copy out of range is an error naming the sizes and device.
+//
+// Nothing waits forever. Stream.Synchronize and Event.Synchronize never
+// call the blocking cuStreamSynchronize/cuEventSynchronize: they poll
+// cuStreamQuery/cuEventQuery, sleeping 1 µs doubling up to Config.MaxPoll
+// (200 µs) between polls, until done, a driver error, or the
+// context.Context ends; a ctx without deadline gets Config.SyncTimeout
+// (2 minutes). A timeout wraps context.DeadlineExceeded and names the
+// device. The synchronous copies go on the legacy default stream, which
+// does not wait for the non-blocking streams, so they wait only for their
+// own transfer.
+//
+// Every CUresult is checked. Errors name the call, the device
+// ("device 0 (NVIDIA H200)") and what was being done, and wrap:
+// *OutOfMemoryError and ErrOutOfMemory for CUDA_ERROR_OUT_OF_MEMORY (bytes
+// requested, free and total device memory); ErrDeviceLost for the sticky
+// errors (CUDA_ERROR_DEVICE_UNAVAILABLE, ECC_UNCORRECTABLE,
+// ILLEGAL_ADDRESS, LAUNCH_FAILED, LAUNCH_TIMEOUT and the other 7xx
+// exceptions), after which every call on the Context fails fast with
+// ErrDeviceLost; ErrDriver otherwise. All carry the *CUDAError.
+//
+// Open on a machine without a usable driver (no library, no device, or a
+// driver lacking the entry points above, i.e. older than CUDA 11) logs one
+// line, "no GPU: using the CPU engine" with the reason, on Config.Logger
+// and returns an error wrapping ErrNoGPU; the caller goes on with the CPU
+// engine without logging again.
+//
 // Run-time loading is built on linux/amd64 and linux/arm64 only; on every
 // other platform (darwin, windows, ...) Probe returns ErrNoGPU saying the
 // platform is unsupported.
@@ -46,17 +90,37 @@
 //	}
 //	dev, err := gpu.Select(localRank) // the worker's device
 //
+//	c, err := gpu.Open(gpu.Config{LocalRank: localRank, Logger: lg})
+//	if errors.Is(err, gpu.ErrNoGPU) {
+//		// CPU engine; Open has logged why
+//	} else if err != nil {
+//		return err
+//	}
+//	defer c.Close()
+//	buf, err := c.Alloc(4 * len(x))
+//	err = c.CopyHtoD(buf, gpu.Float32Bytes(x))
+//	pinned, err := c.HostAlloc(4 * len(x))
+//	s, err := c.NewStream()
+//	err = s.CopyDtoHAsync(pinned, buf, 4*len(x))
+//	err = s.Synchronize(ctx) // bounded by ctx or Config.SyncTimeout
+//
 // `scibench devices` prints the same list (or "no GPU: <reason>").
 //
 // # Not done yet
 //
-// Only device discovery exists (point 1 of issue 8, and of that only the
-// discovery part: no CUDA contexts, device memory, copies, streams or
-// events yet). Not done: NVRTC compilation of embedded kernels/*.cu
-// (point 2), cuBLAS SGEMM (point 2), the GPU engine for pkg/nn with a device
-// arena and overlapped gradient copies for the all-reduce (point 3), kernel
-// tests against CPU twins (point 4), measurements on a GPU (point 5), NVML
-// and RAPL energy (point 6), and the fault handling of kernels, OOM and lost
-// devices (point 7). Nothing here has run against a real driver: it is
-// tested with Go fakes and a fake libcuda built with cc in the tests.
+// Done of issue 8: point 1 (discovery, per-worker context, device and
+// pinned memory, synchronous and asynchronous copies, streams, events, with
+// OOM and lost-device errors) and point 6 (in package energy). Not done:
+// NVRTC compilation of embedded kernels/*.cu and kernel launches (point 2),
+// cuBLAS SGEMM (point 2), the GPU engine for pkg/nn with a device arena and
+// overlapped gradient copies for the all-reduce (point 3), kernel tests
+// against CPU twins (point 4), measurements on a GPU (point 5), and the
+// fault handling of kernels (point 7; OOM and lost devices are reported,
+// but nothing yet falls back to the CPU in the middle of a run). Nothing
+// is wired into `scibench run` yet: no worker opens a Context. Nothing here
+// has run against a real driver: it is tested with Go fakes and a fake
+// libcuda built with cc in the tests (testdata/fakecuda.c), which defers
+// queued copies until a stream is polled idle, checks guard bands and the
+// current context on every call, and can inject out-of-memory, lost-device
+// and hung-stream failures.
 package gpu

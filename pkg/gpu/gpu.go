@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unsafe"
 )
 
 // ErrNoGPU is returned (wrapped with the reason) when no usable GPU is found:
@@ -15,14 +16,31 @@ var ErrNoGPU = errors.New("gpu: no GPU")
 // ErrDriver wraps a CUDA driver call that failed after cuInit succeeded.
 var ErrDriver = errors.New("gpu: driver call failed")
 
+// ErrOutOfMemory is wrapped (by *OutOfMemoryError) when cuMemAlloc_v2 or
+// cuMemHostAlloc fails with CUDA_ERROR_OUT_OF_MEMORY.
+var ErrOutOfMemory = errors.New("gpu: out of memory")
+
+// ErrDeviceLost is wrapped when a driver call reports that the device or
+// its context is unusable (CUDA_ERROR_DEVICE_UNAVAILABLE, ECC errors, a
+// failed or timed-out launch, an illegal address, ...). These errors are
+// sticky: once one is seen, every later call on the Context fails with
+// ErrDeviceLost without calling the driver. The process must fall back to
+// the CPU engine or exit; the context cannot be repaired.
+var ErrDeviceLost = errors.New("gpu: device lost")
+
+// ErrClosed is returned by calls on a Context after Close.
+var ErrClosed = errors.New("gpu: context closed")
+
 // LibEnv names the environment variable that, when set, replaces the default
 // library search ("libcuda.so.1", then "libcuda.so") with one path.
 const LibEnv = "SCIBENCH_LIBCUDA"
 
 // CUDA driver API constants used by Probe.
 const (
-	cudaSuccess  = 0
-	cudaNoDevice = 100
+	cudaSuccess     = 0
+	cudaOutOfMemory = 2
+	cudaNoDevice    = 100
+	cudaNotReady    = 600
 
 	attrComputeCapabilityMajor = 75 // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
 	attrComputeCapabilityMinor = 76 // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR
@@ -76,7 +94,21 @@ var resultNames = map[int]string{
 	46:  "CUDA_ERROR_DEVICE_UNAVAILABLE",
 	100: "CUDA_ERROR_NO_DEVICE",
 	101: "CUDA_ERROR_INVALID_DEVICE",
+	201: "CUDA_ERROR_INVALID_CONTEXT",
+	214: "CUDA_ERROR_ECC_UNCORRECTABLE",
 	304: "CUDA_ERROR_OPERATING_SYSTEM",
+	400: "CUDA_ERROR_INVALID_HANDLE",
+	600: "CUDA_ERROR_NOT_READY",
+	700: "CUDA_ERROR_ILLEGAL_ADDRESS",
+	701: "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
+	702: "CUDA_ERROR_LAUNCH_TIMEOUT",
+	709: "CUDA_ERROR_CONTEXT_IS_DESTROYED",
+	714: "CUDA_ERROR_HARDWARE_STACK_ERROR",
+	715: "CUDA_ERROR_ILLEGAL_INSTRUCTION",
+	716: "CUDA_ERROR_MISALIGNED_ADDRESS",
+	717: "CUDA_ERROR_INVALID_ADDRESS_SPACE",
+	718: "CUDA_ERROR_INVALID_PC",
+	719: "CUDA_ERROR_LAUNCH_FAILED",
 	803: "CUDA_ERROR_SYSTEM_DRIVER_MISMATCH",
 	804: "CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE",
 	999: "CUDA_ERROR_UNKNOWN",
@@ -91,8 +123,11 @@ func ResultName(code int) string {
 	return fmt.Sprintf("CUDA_ERROR_%d", code)
 }
 
-// driverAPI is the subset of the CUDA driver API Probe needs. The loader
-// fills it from libcuda; tests fill it with fakes.
+// driverAPI is the subset of the CUDA driver API this package uses. The
+// loader fills it from libcuda; tests fill the discovery part with fakes.
+// The fields after attribute are the compute entry points Open needs
+// (context.go); a driver that lacks one of them still serves Probe, and
+// missing names them.
 type driverAPI struct {
 	init          func(flags uint32) int32
 	driverVersion func(v *int32) int32
@@ -101,6 +136,30 @@ type driverAPI struct {
 	deviceName    func(name *byte, n int32, dev int32) int32
 	totalMem      func(bytes *uint64, dev int32) int32
 	attribute     func(v *int32, attr int32, dev int32) int32
+
+	primaryCtxRetain  func(ctx *uintptr, dev int32) int32
+	primaryCtxRelease func(dev int32) int32
+	ctxSetCurrent     func(ctx uintptr) int32
+	memGetInfo        func(free, total *uintptr) int32
+	memAlloc          func(p *uint64, n uintptr) int32
+	memFree           func(p uint64) int32
+	memHostAlloc      func(pp *unsafe.Pointer, n uintptr, flags uint32) int32
+	memFreeHost       func(p unsafe.Pointer) int32
+	memcpyHtoD        func(dst uint64, src unsafe.Pointer, n uintptr) int32
+	memcpyDtoH        func(dst unsafe.Pointer, src uint64, n uintptr) int32
+	memcpyHtoDAsync   func(dst uint64, src unsafe.Pointer, n uintptr, stream uintptr) int32
+	memcpyDtoHAsync   func(dst unsafe.Pointer, src uint64, n uintptr, stream uintptr) int32
+	streamCreate      func(s *uintptr, flags uint32) int32
+	streamQuery       func(s uintptr) int32
+	streamDestroy     func(s uintptr) int32
+	eventCreate       func(e *uintptr, flags uint32) int32
+	eventRecord       func(e, s uintptr) int32
+	eventQuery        func(e uintptr) int32
+	eventElapsed      func(ms *float32, start, end uintptr) int32
+	eventDestroy      func(e uintptr) int32
+
+	// missing lists the compute entry points the library lacks.
+	missing []string
 }
 
 // probeAPI enumerates devices through api. Failures of cuInit, NO_DEVICE and

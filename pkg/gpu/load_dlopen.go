@@ -72,6 +72,32 @@ func resolve(h uintptr) (*driverAPI, error) {
 		{"cuDeviceTotalMem_v2", &api.totalMem},
 		{"cuDeviceGetAttribute", &api.attribute},
 	}
+	// compute entry points: a library without them still serves Probe
+	compute := []struct {
+		name string
+		fn   any
+	}{
+		{"cuDevicePrimaryCtxRetain", &api.primaryCtxRetain},
+		{"cuDevicePrimaryCtxRelease_v2", &api.primaryCtxRelease},
+		{"cuCtxSetCurrent", &api.ctxSetCurrent},
+		{"cuMemGetInfo_v2", &api.memGetInfo},
+		{"cuMemAlloc_v2", &api.memAlloc},
+		{"cuMemFree_v2", &api.memFree},
+		{"cuMemHostAlloc", &api.memHostAlloc},
+		{"cuMemFreeHost", &api.memFreeHost},
+		{"cuMemcpyHtoD_v2", &api.memcpyHtoD},
+		{"cuMemcpyDtoH_v2", &api.memcpyDtoH},
+		{"cuMemcpyHtoDAsync_v2", &api.memcpyHtoDAsync},
+		{"cuMemcpyDtoHAsync_v2", &api.memcpyDtoHAsync},
+		{"cuStreamCreate", &api.streamCreate},
+		{"cuStreamQuery", &api.streamQuery},
+		{"cuStreamDestroy_v2", &api.streamDestroy},
+		{"cuEventCreate", &api.eventCreate},
+		{"cuEventRecord", &api.eventRecord},
+		{"cuEventQuery", &api.eventQuery},
+		{"cuEventElapsedTime", &api.eventElapsed},
+		{"cuEventDestroy_v2", &api.eventDestroy},
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	for _, s := range syms {
@@ -81,6 +107,14 @@ func resolve(h uintptr) (*driverAPI, error) {
 				err = errors.New("address 0")
 			}
 			return nil, fmt.Errorf("symbol %s: %w", s.name, err)
+		}
+		purego.RegisterFunc(s.fn, addr)
+	}
+	for _, s := range compute {
+		addr, err := purego.Dlsym(h, s.name)
+		if err != nil || addr == 0 {
+			api.missing = append(api.missing, s.name)
+			continue
 		}
 		purego.RegisterFunc(s.fn, addr)
 	}

@@ -15,6 +15,9 @@
 //     caller-owned registry; Serve exposes /metrics, WriteProm writes
 //     metrics.prom and Push sends them to a Pushgateway.
 //   - Progress draws a bar on a terminal and logs periodic lines otherwise.
+//   - NewEnergyCollector exposes an energy meter (package energy) at scrape
+//     time as scibench_energy_joules_total{rank,source}; EpochEnergy and
+//     EnergyResult are result.json's per-epoch and run energy.
 //
 // Nil *MLLog, *Trace and *WorkerMetrics are valid and do nothing, so ranks
 // other than 0 can pass nil instead of branching.

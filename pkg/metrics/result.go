@@ -48,6 +48,7 @@ type EpochResult struct {
 	SamplesPerS Num            `json:"samples_per_s"` // global samples / train_time_s
 	TrainLoss   Num            `json:"train_loss"`
 	Eval        map[string]Num `json:"eval"` // metric name → value
+	Energy      *EpochEnergy   `json:"energy,omitempty"`
 }
 
 // CommStats is one rank's communication totals.
@@ -89,6 +90,7 @@ type Result struct {
 	Metrics            map[string]Num `json:"metrics"` // final science metrics by name
 	Timers             map[string]Num `json:"timers"`  // StopWatch name → seconds
 	Comm               []CommStats    `json:"comm"`
+	Energy             *EnergyResult  `json:"energy,omitempty"` // nil: energy was not asked for
 }
 
 // ThroughputStats returns the samples/s of the last epoch and the median

@@ -49,6 +49,15 @@
 // float64 evaluation sums, the per-rank communication account and the
 // trace events that rank 0 writes.
 //
+// # Energy
+//
+// Config.Energy (an *energy.Meter, one per node) is read around every
+// epoch's training phase and around the whole Run; the differences ride on
+// the epoch's loss all-reduce and one gather at the end, summed over the
+// ranks that measure, into EpochRecord.Energy and Result.Energy. A failed
+// read never fails training: the energy is then reported as not available,
+// naming the rank and the reason.
+//
 // # Usage
 //
 //	tr, err := train.New(train.Config{

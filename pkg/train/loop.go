@@ -157,6 +157,16 @@ type Config struct {
 	AfterStep func(StepReport)
 	// MaxTraceEvents bounds the trace buffer of each rank; default 200000.
 	MaxTraceEvents int
+	// Energy, when set, is read at the start and end of every epoch's
+	// training phase and of the Run; the loop sums the differences over
+	// the ranks that have one (EpochRecord.Energy, Result.Energy). Give
+	// one meter per node (local rank 0) so nothing is counted twice. A
+	// failed read never fails the run: the energy is then reported as not
+	// available.
+	Energy EnergyMeter
+	// EnergyUnavailable, when Energy is nil, is why this rank has no meter
+	// ("not available: rapl: ..."); Result.Energy reports it.
+	EnergyUnavailable string
 }
 
 // StepReport describes one finished step on one rank.
@@ -184,6 +194,8 @@ type EpochRecord struct {
 	TrainLoss   float64            `json:"train_loss"`
 	EvalTimeS   float64            `json:"eval_time_s,omitempty"`
 	Eval        map[string]float64 `json:"eval,omitempty"`
+	// Energy is nil when no rank measures or a meter failed this epoch.
+	Energy *EpochEnergy `json:"energy,omitempty"`
 }
 
 // RankComm is the communication account of one rank. WaitS is the time the
@@ -225,6 +237,8 @@ type Result struct {
 	Timers          map[string]float64 `json:"timers"`
 	Trace           []TraceEvent       `json:"-"`
 	Straggler       int                `json:"straggler"`
+	// Energy is nil when no rank has a meter or a reason for lacking one.
+	Energy *EnergyResult `json:"energy,omitempty"`
 }
 
 // phases of the trace
@@ -355,6 +369,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	if err := t.checkSync(ctx, "start"); err != nil {
 		return nil, err
 	}
+	ep := &energyProbe{m: cfg.Energy}
+	runJ0, runOK0 := ep.read()
+	var newEpochs []EpochRecord // this invocation's, for Result.Energy
 
 	red := newReducer(t.comm, a.Grad, cfg.BucketElems, t.t0)
 	if rs, ok := t.opt.(RangeStepper); ok {
@@ -378,6 +395,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if err := t.comm.Barrier(ctx); err != nil {
 			return nil, fmt.Errorf("%w: barrier before epoch %d on rank %d: %w", ErrComm, e, rank, err)
 		}
+		ej0, eok0 := ep.read()
 		te := time.Now()
 		Permutation(perm, cfg.Seed, e)
 		lossSum := 0.0
@@ -403,11 +421,14 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		rec := EpochRecord{Epoch: e, TrainTimeS: time.Since(te).Seconds()}
 		trainS += rec.TrainTimeS
 		rec.SamplesPerS = float64(res.TrainSamples) / rec.TrainTimeS
-		tot, err := SumFloat64(ctx, t.comm, []float64{lossSum})
+		ej1, eok1 := ep.read()
+		ev := ep.epochVector(ej0, ej1, eok0, eok1)
+		tot, err := SumFloat64(ctx, t.comm, []float64{lossSum, ev[0], ev[1], ev[2]})
 		if err != nil {
 			return nil, err
 		}
 		rec.TrainLoss = tot[0] / float64(res.TrainSamples)
+		rec.Energy = epochEnergy(tot[1:], res.TrainSamples)
 		if math.IsNaN(rec.TrainLoss) || math.IsInf(rec.TrainLoss, 0) {
 			return nil, fmt.Errorf("%w: training loss is %v after epoch %d", ErrTask, rec.TrainLoss, e)
 		}
@@ -445,6 +466,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			}
 		}
 		res.Epochs = append(res.Epochs, rec)
+		newEpochs = append(newEpochs, rec)
 		if cfg.CheckpointDir != "" {
 			if err := t.checkpoint(e, res, best, bestLoss, hasBest, elapsed0); err != nil {
 				return nil, err
@@ -482,6 +504,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	res.Metrics = lastMetrics
 	res.Timers["train"] = trainS
 	res.TotalS = elapsed0 + time.Since(t.t0).Seconds()
+	if err := gatherEnergy(ctx, t.comm, ep, runJ0, runOK0, cfg.EnergyUnavailable, res, newEpochs); err != nil {
+		return nil, err
+	}
 	if err := t.gatherStats(ctx, res, red); err != nil {
 		return nil, err
 	}
