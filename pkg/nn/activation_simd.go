@@ -65,6 +65,32 @@ func applyVec(kern vecKernel, f func(float32) float32, y, x []float32) {
 
 func seluScalar(v float32) float32 { return SELUAct.scalar(v) }
 
+// derivInto sets d[i] = f'(x) from y[i] = f(x), as deriv does, without a
+// branch per element for SELU.
+func (a Activation) derivInto(d, y []float32) {
+	d = d[:len(y)]
+	switch a {
+	case TanhAct:
+		for i, v := range y {
+			d[i] = 1 - v*v
+		}
+	case SELUAct:
+		const sa = seluScale * seluAlpha
+		pos := math.Float32bits(seluScale)
+		for i, v := range y {
+			b := math.Float32bits(v + sa)
+			if v > 0 {
+				b = pos
+			}
+			d[i] = math.Float32frombits(b)
+		}
+	default:
+		for i, v := range y {
+			d[i] = a.deriv(v)
+		}
+	}
+}
+
 // seluBackward is dx = dy·f'(y) for SELU without a branch on the sign of y.
 func seluBackward(dx, dy, y []float32) {
 	dx = dx[:len(y)]

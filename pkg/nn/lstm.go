@@ -44,6 +44,8 @@ type LSTM struct {
 	last         tensor.Tensor
 	dz           []float32
 	dhn, dcn     []float32
+	derivA       []float32 // f'(a) of one row (gateGradsSigmoid)
+	derivG       []float32 // f'(g) of one row
 	dx           tensor.Tensor
 }
 
@@ -214,6 +216,57 @@ func (l *LSTM) Forward(x *tensor.Tensor, train bool) *tensor.Tensor {
 	return &l.last
 }
 
+// lstmSpecialised enables gateGradsSigmoid; tests turn it off to compare
+// with the generic loop.
+var lstmSpecialised = true
+
+// gateGradsSigmoid is the gate-gradient loop of Backward for one sample s at
+// step t when the recurrent activation is the sigmoid (Keras' default): the
+// activation's derivatives of the row are computed first (branch-free for
+// SELU) and the sigmoid's are written out, so no call or branch per element
+// is left. Same operations in the same order as the generic loop: bitwise
+// the same result.
+func (l *LSTM) gateGradsSigmoid(dr, zr, dhn, dcn, a []float32, c []float32, o, t, s int, dy []float32) {
+	H := l.Units
+	var dyRow []float32
+	switch {
+	case l.ReturnSequences:
+		dyRow = dy[o : o+H]
+	case t == l.t-1:
+		dyRow = dy[s*H : (s+1)*H]
+	}
+	var cp []float32
+	if t > 0 {
+		cp = c[o-H : o]
+	}
+	zi, zf, zg, zo := zr[:H], zr[H:2*H], zr[2*H:3*H], zr[3*H:4*H]
+	di, df, dg, do := dr[:H], dr[H:2*H], dr[2*H:3*H], dr[3*H:4*H]
+	l.derivA = grow(l.derivA, H)
+	l.derivG = grow(l.derivG, H)
+	derivA, derivG := l.derivA[:H], l.derivG[:H]
+	l.Act.derivInto(derivA, a[:H])
+	l.Act.derivInto(derivG, zg)
+	dhn, dcn, a = dhn[:H], dcn[:H], a[:H]
+	for j := range H {
+		dh := dhn[j]
+		if dyRow != nil {
+			dh += dyRow[j]
+		}
+		i, f, g, og := zi[j], zf[j], zg[j], zo[j]
+		aj := a[j]
+		dc := dcn[j] + dh*og*derivA[j]
+		var cpj float32
+		if cp != nil {
+			cpj = cp[j]
+		}
+		di[j] = dc * g * (i * (1 - i))
+		df[j] = dc * cpj * (f * (1 - f))
+		dg[j] = dc * i * derivG[j]
+		do[j] = dh * aj * (og * (1 - og))
+		dcn[j] = dc * f
+	}
+}
+
 // Backward runs backpropagation through time, accumulates dW, dU, db and
 // returns dL/dx [N, T, In].
 func (l *LSTM) Backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -230,6 +283,10 @@ func (l *LSTM) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			r := s*T + t
 			zr, dr := z[r*G:(r+1)*G], dz[r*G:(r+1)*G]
 			o := r * H
+			if lstmSpecialised && l.RecAct == SigmoidAct {
+				l.gateGradsSigmoid(dr, zr, dhn[s*H:(s+1)*H], dcn[s*H:(s+1)*H], ac[o:o+H], c, o, t, s, dy.Data)
+				continue
+			}
 			for j := 0; j < H; j++ {
 				dh := dhn[s*H+j]
 				if l.ReturnSequences {

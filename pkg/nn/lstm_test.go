@@ -237,6 +237,9 @@ func TestLSTMGradFloat64Reference(t *testing.T) {
 			cfg.Act = TanhAct
 		}
 		cfg.ReturnSequences = trial%2 == 0
+		if trial%3 == 1 {
+			cfg.Act = SELUAct
+		}
 		cfg.Dropout, cfg.RecurrentDropout = 0.25, 0.25
 		a := NewArena()
 		l := NewLSTM(a, "l", cfg, rng)
@@ -278,6 +281,50 @@ func TestLSTMGradFloat64Reference(t *testing.T) {
 				if math.Abs(float64(c.g[i])-num) > 1e-4+1e-3*math.Abs(num) {
 					t.Errorf("trial %d %v seq=%v: d%s[%d] analytic %g, numeric %g", trial, cfg.Act, cfg.ReturnSequences, c.name, i, c.g[i], num)
 				}
+			}
+		}
+	}
+}
+
+// TestLSTMSpecialisedBackwardBitwise runs Backward with the written-out
+// tanh/sigmoid gate loop and with the generic one on the same random
+// layer, inputs and dropout masks, and requires bitwise equal parameter
+// gradients and dx.
+func TestLSTMSpecialisedBackwardBitwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for trial := range 12 {
+		cfg := DefaultLSTMConfig(1+rng.IntN(7), 1+rng.IntN(9))
+		cfg.ReturnSequences = trial%2 == 0
+		if trial%3 == 1 {
+			cfg.Act = SELUAct
+		}
+		if trial >= 2 {
+			cfg.Dropout, cfg.RecurrentDropout = 0.3, 0.2
+		}
+		n, T := 1+rng.IntN(5), 1+rng.IntN(7)
+		x := randTensor(rng, n, T, cfg.In)
+		seed := rng.Uint64()
+		run := func(special bool) ([]float32, []float32) {
+			defer func(old bool) { lstmSpecialised = old }(lstmSpecialised)
+			lstmSpecialised = special
+			a := NewArena()
+			l := NewLSTM(a, "l", cfg, rand.New(rand.NewPCG(seed, 1)))
+			a.Build()
+			y := l.Forward(x, true)
+			dy := randTensor(rand.New(rand.NewPCG(seed, 2)), y.Shape...)
+			dx := l.Backward(dy)
+			return append([]float32(nil), a.Grad...), append([]float32(nil), dx.Data...)
+		}
+		g1, dx1 := run(true)
+		g0, dx0 := run(false)
+		for i := range g0 {
+			if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
+				t.Fatalf("trial %d: grad %d: specialised %v, generic %v", trial, i, g1[i], g0[i])
+			}
+		}
+		for i := range dx0 {
+			if math.Float32bits(dx1[i]) != math.Float32bits(dx0[i]) {
+				t.Fatalf("trial %d: dx %d: specialised %v, generic %v", trial, i, dx1[i], dx0[i])
 			}
 		}
 	}
