@@ -154,6 +154,21 @@ func TestRunUnoEndToEnd(t *testing.T) {
 	if !(mse <= 0.8*base) {
 		t.Fatalf("smoke run: val MSE %.5f not 20%% below the mean predictor's %.5f", mse, base)
 	}
+	// the MC-dropout inference phase (mc_passes: 3 in the smoke config)
+	if _, ok := r.Metrics["mc_val_mse_mean"]; !ok || !strings.Contains(out, "MC dropout inference (3 passes)") {
+		t.Fatalf("no MC inference metrics in result.json or report:\n%s", out)
+	}
+	pred, err := os.ReadFile(filepath.Join(outDir, "uno.predicted.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(pred)), "\n")
+	if len(lines) != 201 || !strings.HasPrefix(lines[0], "AUC\tSample\tDrug1\tPredictedAUC\tAUCError") || !strings.Contains(lines[1], "\tSYN.C") {
+		t.Fatalf("uno.predicted.tsv: %d lines, header %q, first row %q", len(lines), lines[0], lines[min(1, len(lines)-1)])
+	}
+	if ml, err := os.ReadFile(filepath.Join(outDir, "mllog.log")); err != nil || !strings.Contains(string(ml), `"phase": "inference"`) {
+		t.Fatalf("mllog.log has no inference block (err %v)", err)
+	}
 
 	// bad input: each must exit 2 naming the file and the key
 	so.Reset()

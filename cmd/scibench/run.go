@@ -300,7 +300,8 @@ type worker struct {
 	mu     sync.Mutex
 	// open mllog intervals, closed on abort so the log stays one sequence
 	openEpoch, openEval int
-	openBlock           bool
+	openBlock           string // the open mllog block (final_eval, inference)
+	inferStart          time.Time
 }
 
 func runWorker(ctx context.Context, f *runFlags, b bench.Benchmark, cfg any, info cluster.Info, out, data string, stdout, stderr io.Writer, lvl slog.Level) int {
@@ -354,8 +355,8 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 				} else if w.openEpoch > 0 {
 					_ = w.mllog.EpochStop(w.openEpoch)
 				}
-				if w.openBlock {
-					_ = w.mllog.BlockStop("final_eval")
+				if w.openBlock != "" {
+					_ = w.mllog.BlockStop(w.openBlock)
 				}
 				w.mu.Unlock()
 				_ = w.mllog.LogResult(w.result.Summary())
@@ -547,7 +548,7 @@ func (w *worker) observe(ev train.Event) {
 			w.openEval = ev.Epoch
 		} else {
 			_ = w.mllog.BlockStart("final_eval")
-			w.openBlock = true
+			w.openBlock = "final_eval"
 		}
 	case "eval_stop":
 		if ev.Epoch > 0 {
@@ -565,11 +566,31 @@ func (w *worker) observe(ev train.Event) {
 			}
 		} else {
 			_ = w.mllog.BlockStop("final_eval")
-			w.openBlock = false
+			w.openBlock = ""
 		}
 	case "restore_best":
 		if w.rank0() {
 			fmt.Fprintln(w.stdout, "restored the lowest-training-loss weights")
+		}
+	case "infer_start":
+		_ = w.mllog.BlockStart("inference")
+		w.openBlock = "inference"
+		w.inferStart = time.Now()
+		if w.rank0() {
+			fmt.Fprintln(w.stdout, "inference ...")
+		}
+	case "infer_stop":
+		for _, m := range ev.Metrics {
+			meta := metrics.Meta{"name": m.Name}
+			for k, v := range m.Meta {
+				meta[k] = v
+			}
+			_ = w.mllog.Event(m.Key, m.Value, meta)
+		}
+		_ = w.mllog.BlockStop("inference")
+		w.openBlock = ""
+		if w.rank0() {
+			fmt.Fprintf(w.stdout, "inference: %.2fs\n", time.Since(w.inferStart).Seconds())
 		}
 	}
 }

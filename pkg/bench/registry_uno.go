@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/scibench/scibench/pkg/bench/uno"
 	"github.com/scibench/scibench/pkg/config"
@@ -32,7 +33,10 @@ func unoBenchmark() Benchmark {
 			if err != nil {
 				return nil, uno.InputError(err)
 			}
-			return &Run{Task: r.Task, Optimizer: r.Optimizer, Train: r.Train,
+			if env.Rank == 0 && env.OutDir != "" && c.Predictions {
+				r.Task.SetPredictionsPath(filepath.Join(env.OutDir, uno.PredictionsFile))
+			}
+			return &Run{Task: r.TrainTask(), Optimizer: r.Optimizer, Train: r.Train,
 				TrainSamples: r.Task.NumTrain(), EvalSamples: r.Task.NumEval()}, nil
 		},
 		Report: uno.WriteReport,

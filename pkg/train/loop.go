@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,6 +83,17 @@ type Task interface {
 // says so.
 type EarlyStopper interface {
 	EarlyStop() bool
+}
+
+// Inferrer is an optional Task capability: an inference phase after
+// training (and after the best-fit restore and the final evaluation), such
+// as candle-uno's Monte Carlo dropout predictions. InferSums runs this
+// rank's share and returns a vector of the same length on every rank; the
+// loop sums it over the ranks and InferMetrics derives the metrics, which
+// are appended to Result.Metrics. The phase is timed as "inference".
+type Inferrer interface {
+	InferSums(ctx context.Context, rank, size int) ([]float64, error)
+	InferMetrics(sums []float64) ([]Metric, error)
 }
 
 // StatefulTask is an optional Task capability: state saved in checkpoints.
@@ -180,7 +192,7 @@ type StepReport struct {
 
 // Event is a phase boundary reported to Config.Observe.
 type Event struct {
-	Kind    string // epoch_start, epoch_stop, eval_start, eval_stop, restore_best, checkpoint
+	Kind    string // epoch_start, epoch_stop, eval_start, eval_stop, restore_best, checkpoint, infer_start, infer_stop
 	Epoch   int
 	Record  *EpochRecord
 	Metrics []Metric
@@ -502,6 +514,17 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		t.observe(Event{Kind: "eval_stop", Epoch: 0, Metrics: ms})
 	}
 	res.Metrics = lastMetrics
+	if inf, ok := t.task.(Inferrer); ok {
+		ti := time.Now()
+		t.observe(Event{Kind: "infer_start"})
+		ms, err := t.infer(ctx, inf)
+		if err != nil {
+			return nil, fmt.Errorf("inference: %w", err)
+		}
+		res.Timers["inference"] = time.Since(ti).Seconds()
+		res.Metrics = append(slices.Clip(res.Metrics), ms...)
+		t.observe(Event{Kind: "infer_stop", Metrics: ms})
+	}
 	res.Timers["train"] = trainS
 	res.TotalS = elapsed0 + time.Since(t.t0).Seconds()
 	if err := gatherEnergy(ctx, t.comm, ep, runJ0, runOK0, cfg.EnergyUnavailable, res, newEpochs); err != nil {
@@ -571,6 +594,26 @@ func (t *Trainer) evaluate(ctx context.Context) ([]Metric, error) {
 		return nil, err
 	}
 	ms, err := t.task.Metrics(sums)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTask, err)
+	}
+	return ms, nil
+}
+
+// infer runs the Inferrer phase: local sums, summed over the ranks,
+// metrics derived on every rank.
+func (t *Trainer) infer(ctx context.Context, inf Inferrer) ([]Metric, error) {
+	s := t.now()
+	defer t.record(phEval, s)
+	local, err := inf.InferSums(ctx, t.comm.Rank(), t.comm.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%w: rank %d: %w", ErrTask, t.comm.Rank(), err)
+	}
+	sums, err := SumFloat64(ctx, t.comm, local)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := inf.InferMetrics(sums)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTask, err)
 	}

@@ -47,6 +47,14 @@ type Config struct {
 	// EvalSplit is the partition evaluated every epoch (val or test).
 	EvalSplit string `yaml:"eval_split" json:"eval_split"`
 	EvalBatch int    `yaml:"eval_batch" json:"eval_batch"`
+	// MCPasses is the number of Monte Carlo dropout passes of the
+	// inference phase after training, over the eval split (uno_infer.py
+	// -n; the published MC figures use 30); 0 skips the phase.
+	MCPasses int `yaml:"mc_passes" json:"mc_passes"`
+	// Predictions makes rank 0 write uno.predicted.tsv (AUC, Sample,
+	// Drug1, PredictedAUC, AUCError and the spread over the passes) in the
+	// run directory after the inference phase.
+	Predictions bool `yaml:"predictions" json:"predictions"`
 	// Shuffle draws training rows in the loop's seeded random order
 	// instead of file order (the reference reads in file order).
 	Shuffle bool `yaml:"shuffle" json:"shuffle"`
@@ -82,7 +90,7 @@ func DefaultConfig() Config {
 		EvalSplit: "val", EvalBatch: 1024, CellFeatures: CellFeatures, DrugFeatures: DrugFeatures, Hidden: 1000,
 		TowerLayers: 3, HeadLayers: 5, Dropout: 0.1, InitSeed: 2018, Optimizer: "adamax", Eps: 1e-7,
 		WarmupStart: 0.001, WarmupEpochs: 5, PlateauFactor: 0.5, PlateauPatience: 5, PlateauMinDelta: 1e-4,
-		MinLR: 1e-5, EarlyStop: 10}
+		MinLR: 1e-5, EarlyStop: 10, MCPasses: 30, Predictions: true}
 	c.Epochs = 50
 	c.BatchSize = 32
 	c.BatchScope = config.BatchPerRank
@@ -117,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if c.EvalSplit != "val" && c.EvalSplit != "test" {
 		bad("eval_split", "must be val or test, got %q", c.EvalSplit)
+	}
+	if c.MCPasses < 0 || c.MCPasses > 1000 {
+		bad("mc_passes", "must be in [0, 1000], got %d", c.MCPasses)
 	}
 	if c.EvalBatch < 1 {
 		bad("eval_batch", "must be >= 1, got %d", c.EvalBatch)

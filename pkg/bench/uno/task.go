@@ -3,7 +3,6 @@ package uno
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/nn/models"
@@ -33,7 +32,9 @@ type Task struct {
 	stopAt   int // epoch at which early stopping fired (0: not yet)
 	observed int // evaluations seen by the plateau
 	evals    uint64
-	file     *File // open in stream mode
+	file     *File  // open in stream mode
+	path     string // the data file (for the predictions' names)
+	predPath string // where InferMetrics writes the predictions ("": nowhere)
 
 	idx              []int
 	cell, drug, y    tensor.Tensor
@@ -179,17 +180,8 @@ func (t *Task) EvalSums(ctx context.Context, rank, size int) ([]float64, error) 
 			return nil, err
 		}
 		for i := range n {
-			y, p := float64(t.ey.Data[i]), float64(out.Data[i])
-			e := y - p
-			sums[sumSE] += e * e
-			sums[sumAE] += math.Abs(e)
-			sums[sumY] += y
-			sums[sumY2] += y * y
-			sums[sumP] += p
-			sums[sumP2] += p * p
-			sums[sumYP] += y * p
+			addPair(sums, float64(t.ey.Data[i]), float64(out.Data[i]))
 		}
-		sums[sumN] += float64(n)
 	}
 	return sums, nil
 }
@@ -202,22 +194,11 @@ func (t *Task) Metrics(sums []float64) ([]train.Metric, error) {
 	if len(sums) != nSums {
 		return nil, fmt.Errorf("%w: %d evaluation sums, want %d", ErrConfig, len(sums), nSums)
 	}
-	n := sums[sumN]
-	if n == 0 {
+	if sums[sumN] == 0 {
 		return nil, fmt.Errorf("%w: no evaluation rows", ErrConfig)
 	}
-	mse, mae := sums[sumSE]/n, sums[sumAE]/n
-	my, mp := sums[sumY]/n, sums[sumP]/n
-	vy := sums[sumY2]/n - my*my
-	vp := sums[sumP2]/n - mp*mp
-	cov := sums[sumYP]/n - my*mp
-	r2, r := math.NaN(), math.NaN()
-	if vy > 0 {
-		r2 = 1 - mse/vy
-		if vp > 0 {
-			r = cov / math.Sqrt(vy*vp)
-		}
-	}
+	m := regressionOf(sums)
+	mse, mae, r2, r, vy := m.mse, m.mae, m.r2, m.r, m.meanMSE
 	t.observed++
 	next, stop := t.plateau.Observe(mse)
 	if stop && t.stopAt == 0 {
@@ -233,7 +214,7 @@ func (t *Task) Metrics(sums []float64) ([]train.Metric, error) {
 		{Name: split + "_mae", Key: "eval_mae", Value: mae},
 		{Name: split + "_r2", Key: "eval_r2", Value: r2},
 		{Name: split + "_pearson", Key: "eval_pearson", Value: r},
-		{Name: split + "_mean_mse", Key: "eval_mean_mse", Value: math.Max(vy, 0),
+		{Name: split + "_mean_mse", Key: "eval_mean_mse", Value: vy,
 			Meta: map[string]string{"what": "MSE of predicting the " + split + " mean AUC"}},
 		{Name: "lr_next", Key: "lr", Value: next},
 		{Name: "early_stopping", Key: "early_stopping", Value: es, Meta: map[string]string{"epoch": fmt.Sprint(t.stopAt)}},
