@@ -10,9 +10,6 @@ import (
 // reference files. When no interpreter with numpy is found they FAIL: CI
 // installs it, and a silent skip would hide a broken reader.
 
-// python returns an interpreter that imports numpy.
-func python(t testing.TB) string { return testutil.Python(t, "numpy") }
-
 // runPython runs script with args under a hard timeout and returns stdout.
 func runPython(t testing.TB, script string, args ...string) string {
 	t.Helper()

@@ -16,10 +16,6 @@ func needHDF5(t testing.TB) {
 	}
 }
 
-// python returns an interpreter that imports pandas and PyTables (CI
-// installs python3-pandas and python3-tables; missing them is a failure).
-func python(t testing.TB) string { return testutil.Python(t, "pandas", "tables", "numpy") }
-
 // runPy runs script with args under a hard timeout and returns its output.
 func runPy(t testing.TB, script string, args ...string) string {
 	t.Helper()
