@@ -570,7 +570,14 @@ func (w *worker) observe(ev train.Event) {
 		}
 	case "restore_best":
 		if w.rank0() {
-			fmt.Fprintln(w.stdout, "restored the lowest-training-loss weights")
+			what := "the best weights"
+			if len(ev.Metrics) == 1 {
+				what = fmt.Sprintf("the weights with the best %s (%.6g)", ev.Metrics[0].Name, ev.Metrics[0].Value)
+			}
+			if ev.Epoch > 0 {
+				what += fmt.Sprintf(", epoch %d", ev.Epoch)
+			}
+			fmt.Fprintf(w.stdout, "restored %s\n", what)
 		}
 	case "infer_start":
 		_ = w.mllog.BlockStart("inference")

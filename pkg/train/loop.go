@@ -151,6 +151,12 @@ type Config struct {
 	GlobalBatch int // samples per step over all ranks
 	BucketElems int // gradient elements per all-reduce bucket; default 1<<18
 	BestFit     bool
+	// BestMetric, when set with BestFit, makes the best fit the evaluated
+	// epoch with the best value of this metric (lowest; highest when
+	// BestMax) instead of the epoch with the lowest training loss, as
+	// Keras' ModelCheckpoint(save_best_only) on val_loss does.
+	BestMetric string
+	BestMax    bool
 	EvalEvery   int // evaluate every n epochs; 0: every epoch; <0: only at the end
 	Target      *Target
 	// LR, when set, gives the learning rate of each epoch (1-based).
@@ -447,7 +453,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if err := t.checkSync(ctx, fmt.Sprintf("epoch %d", e)); err != nil {
 			return nil, err
 		}
-		if cfg.BestFit && rec.TrainLoss < bestLoss {
+		if cfg.BestFit && cfg.BestMetric == "" && rec.TrainLoss < bestLoss {
 			bestLoss, hasBest, bestEpoch = rec.TrainLoss, true, e
 			copy(best, a.Data)
 		}
@@ -466,6 +472,19 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			}
 			lastMetrics, lastEvalEpoch = ms, e
 			t.observe(Event{Kind: "eval_stop", Epoch: e, Metrics: ms, Record: &rec})
+			if cfg.BestFit && cfg.BestMetric != "" {
+				v, ok := rec.Eval[cfg.BestMetric]
+				if !ok {
+					return nil, fmt.Errorf("%w: best-fit metric %q is not produced by this benchmark", ErrConfig, cfg.BestMetric)
+				}
+				if cfg.BestMax {
+					v = -v
+				}
+				if v < bestLoss { // NaN never wins
+					bestLoss, hasBest, bestEpoch = v, true, e
+					copy(best, a.Data)
+				}
+			}
 			if cfg.Target != nil {
 				ok, err := cfg.Target.reached(ms)
 				if err != nil {
@@ -500,7 +519,15 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	if cfg.BestFit && hasBest && (len(res.Epochs) == 0 || bestEpoch != res.Epochs[len(res.Epochs)-1].Epoch) {
 		copy(a.Data, best)
 		restored = true
-		t.observe(Event{Kind: "restore_best"})
+		crit, v := "train_loss", bestLoss
+		if cfg.BestMetric != "" {
+			crit = cfg.BestMetric
+			if cfg.BestMax {
+				v = -v
+			}
+		}
+		// Epoch is 0 when the best epoch is unknown (a resumed run).
+		t.observe(Event{Kind: "restore_best", Epoch: max(bestEpoch, 0), Metrics: []Metric{{Name: crit, Key: crit, Value: v}}})
 	}
 	if restored || lastEvalEpoch < 0 || lastEvalEpoch != len(res.Epochs) {
 		tv := time.Now()

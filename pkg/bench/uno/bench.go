@@ -168,6 +168,9 @@ func Setup(ctx context.Context, cfg Config, dataDir string, rank, world int, log
 	task.path = f.Path()
 	opt := optim.NewAdamax(task.Arena().Size(), optim.AdamConfig{LR: task.LR(1), Eps: cfg.Eps})
 	tc := train.Config{Seed: uint64(cfg.Seed), Epochs: cfg.Epochs, GlobalBatch: gb, EvalEvery: 0, LR: task.LR}
+	if cfg.BestFit {
+		tc.BestFit, tc.BestMetric = true, cfg.EvalSplit+"_loss"
+	}
 	if cfg.Target.Metric != "" {
 		tc.Target = &train.Target{Metric: cfg.Target.Metric, Value: cfg.Target.Value, Mode: cfg.Target.Mode}
 	}

@@ -47,6 +47,10 @@ type Config struct {
 	// EvalSplit is the partition evaluated every epoch (val or test).
 	EvalSplit string `yaml:"eval_split" json:"eval_split"`
 	EvalBatch int    `yaml:"eval_batch" json:"eval_batch"`
+	// BestFit restores, after training, the weights of the epoch with the
+	// lowest eval-split loss (the reference's ModelCheckpoint on val_loss);
+	// the final metrics and the inference phase then use them.
+	BestFit bool `yaml:"best_fit" json:"best_fit"`
 	// MCPasses is the number of Monte Carlo dropout passes of the
 	// inference phase after training, over the eval split (uno_infer.py
 	// -n; the published MC figures use 30); 0 skips the phase.
@@ -90,7 +94,7 @@ func DefaultConfig() Config {
 		EvalSplit: "val", EvalBatch: 1024, CellFeatures: CellFeatures, DrugFeatures: DrugFeatures, Hidden: 1000,
 		TowerLayers: 3, HeadLayers: 5, Dropout: 0.1, InitSeed: 2018, Optimizer: "adamax", Eps: 1e-7,
 		WarmupStart: 0.001, WarmupEpochs: 5, PlateauFactor: 0.5, PlateauPatience: 5, PlateauMinDelta: 1e-4,
-		MinLR: 1e-5, EarlyStop: 10, MCPasses: 30, Predictions: true}
+		MinLR: 1e-5, EarlyStop: 10, MCPasses: 30, Predictions: true, BestFit: true}
 	c.Epochs = 50
 	c.BatchSize = 32
 	c.BatchScope = config.BatchPerRank
@@ -182,6 +186,7 @@ func (c Config) Changed() []string {
 	add("file", filepath.Base(c.File) != RefFile)
 	add("eval_split", c.EvalSplit != d.EvalSplit)
 	add("shuffle", c.Shuffle != d.Shuffle)
+	add("best_fit", c.BestFit != d.BestFit)
 	add("cell_features", c.CellFeatures != d.CellFeatures)
 	add("drug_features", c.DrugFeatures != d.DrugFeatures)
 	add("hidden", c.Hidden != d.Hidden)
