@@ -157,8 +157,8 @@ type Config struct {
 	// Keras' ModelCheckpoint(save_best_only) on val_loss does.
 	BestMetric string
 	BestMax    bool
-	EvalEvery   int // evaluate every n epochs; 0: every epoch; <0: only at the end
-	Target      *Target
+	EvalEvery  int // evaluate every n epochs; 0: every epoch; <0: only at the end
+	Target     *Target
 	// LR, when set, gives the learning rate of each epoch (1-based).
 	LR func(epoch int) float64
 	// CheckpointDir, when set, receives a checkpoint after every epoch
