@@ -70,7 +70,7 @@ func TestSchedule(t *testing.T) {
 		if got := task.LR(e); math.Abs(got-want) > 1e-15 {
 			t.Fatalf("LR(epoch %d) = %g, want %g", e, got, want)
 		}
-		if _, err := task.Metrics(evalSums(0.05 - 0.001*float64(e))); err != nil { // improving
+		if _, err := task.Metrics(evalSums(task, 0.05 - 0.001*float64(e))); err != nil { // improving
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +78,7 @@ func TestSchedule(t *testing.T) {
 	var lrs []float64
 	for e := 7; e <= 30 && task.StopEpoch() == 0; e++ {
 		lrs = append(lrs, task.LR(e))
-		ms, err := task.Metrics(evalSums(0.5))
+		ms, err := task.Metrics(evalSums(task, 0.5))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,8 +95,8 @@ func TestSchedule(t *testing.T) {
 	}
 }
 
-func evalSums(mse float64) []float64 {
-	s := make([]float64, nSums)
+func evalSums(task *Task, mse float64) []float64 {
+	s := make([]float64, task.evalLen())
 	// two rows: y = 0.5 ± d, predictions 0.5 → MSE d²
 	d := math.Sqrt(mse)
 	s[sumSE], s[sumAE] = 2*mse, 2*d
@@ -169,7 +169,24 @@ func TestMetricsNaive(t *testing.T) {
 	for i := range n {
 		sst += (float64(y[i]) - my) * (float64(y[i]) - my)
 	}
-	want := map[string]float64{"val_loss": se / float64(n), "val_mae": ae / float64(n), "val_r2": 1 - se/sst, "val_mean_mse": sst / float64(n)}
+	// Keras r2_batch: batches of 32 rows, 1 − SS_res/(SS_tot+1e-7), mean weighted by rows
+	var r2b float64
+	for b0 := 0; b0 < n; b0 += 32 {
+		b1 := min(b0+32, n)
+		var m, res, tot float64
+		for i := b0; i < b1; i++ {
+			m += float64(y[i])
+		}
+		m /= float64(b1 - b0)
+		for i := b0; i < b1; i++ {
+			e := float64(y[i]) - float64(out.Data[i])
+			res += e * e
+			tot += (float64(y[i]) - m) * (float64(y[i]) - m)
+		}
+		r2b += float64(b1-b0) * (1 - res/(tot+1e-7))
+	}
+	want := map[string]float64{"val_loss": se / float64(n), "val_mae": ae / float64(n), "val_r2": 1 - se/sst, "val_mean_mse": sst / float64(n),
+		"val_r2_batch": r2b / float64(n)}
 	for k, w := range want {
 		if math.Abs(got[k]-w) > 1e-6*math.Max(1, math.Abs(w)) {
 			t.Errorf("%s = %.9g, naive %.9g", k, got[k], w)
@@ -191,7 +208,7 @@ func TestStateResume(t *testing.T) {
 	var want []float64
 	for e, l := range losses {
 		want = append(want, ref.LR(e+1))
-		if _, err := ref.Metrics(evalSums(l)); err != nil {
+		if _, err := ref.Metrics(evalSums(ref, l)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +216,7 @@ func TestStateResume(t *testing.T) {
 		a, _ := newTask(cfg, 3, 4, nil, nil, 10, 10, 2)
 		for e := range cut {
 			a.LR(e + 1)
-			a.Metrics(evalSums(losses[e]))
+			a.Metrics(evalSums(a, losses[e]))
 		}
 		a.evals = 7
 		var buf bytes.Buffer
@@ -217,7 +234,7 @@ func TestStateResume(t *testing.T) {
 			if got := b.LR(e + 1); got != want[e] {
 				t.Fatalf("cut %d: LR(epoch %d) = %g, want %g", cut, e+1, got, want[e])
 			}
-			b.Metrics(evalSums(losses[e]))
+			b.Metrics(evalSums(b, losses[e]))
 		}
 		if b.StopEpoch() != ref.StopEpoch() || ref.StopEpoch() == 0 {
 			t.Fatalf("cut %d: stop %d, want %d (non-zero)", cut, b.StopEpoch(), ref.StopEpoch())

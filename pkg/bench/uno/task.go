@@ -3,6 +3,7 @@ package uno
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/nn/models"
@@ -154,13 +155,53 @@ const (
 	nSums
 )
 
+// r2BatchRows is the batch of the Keras per-batch R² (r2_batch): the
+// reference validates in batches of its 32 rows, in file order.
+const r2BatchRows = 32
+
+// Per-batch slots of r2_batch after the nSums sums: Σ(y−ŷ)², Σy, Σy², n.
+const (
+	bSE = iota
+	bY
+	bY2
+	bN
+	nB
+)
+
+// evalLen is the length of the evaluation vector: the sums, then the
+// per-batch slots of every r2_batch batch of the eval split.
+func (t *Task) evalLen() int {
+	return nSums + nB*((t.nEval+r2BatchRows-1)/r2BatchRows)
+}
+
+// r2Batch is the Keras metric: each batch's 1 − SS_res/(SS_tot + 1e-7),
+// averaged over the batches weighted by their rows (as Keras 2 averages
+// metrics in evaluate).
+func r2Batch(slots []float64) float64 {
+	num, den := 0.0, 0.0
+	for b := 0; b+nB <= len(slots); b += nB {
+		n := slots[b+bN]
+		if n == 0 {
+			continue
+		}
+		ssTot := slots[b+bY2] - slots[b+bY]*slots[b+bY]/n
+		num += n * (1 - slots[b+bSE]/(ssTot+1e-7))
+		den += n
+	}
+	if den == 0 {
+		return math.NaN()
+	}
+	return num / den
+}
+
 // EvalSums predicts this rank's contiguous block of the eval partition
 // and returns the sums the metrics derive from.
 func (t *Task) EvalSums(ctx context.Context, rank, size int) ([]float64, error) {
 	t.evals++
 	key := nn.MixKey(uint64(t.cfg.Seed), 0x6576616c, t.evals) // "eval"
 	lo, hi := train.RankBlock(t.nEval, size, rank)
-	sums := make([]float64, nSums)
+	sums := make([]float64, t.evalLen())
+	slots := sums[nSums:]
 	cw, dw := t.model.Config().CellFeatures, t.model.Config().DrugFeatures
 	in := []*tensor.Tensor{&t.ecell, &t.edrug}
 	for b0 := lo; b0 < hi; b0 += t.cfg.EvalBatch {
@@ -180,7 +221,13 @@ func (t *Task) EvalSums(ctx context.Context, rank, size int) ([]float64, error) 
 			return nil, err
 		}
 		for i := range n {
-			addPair(sums, float64(t.ey.Data[i]), float64(out.Data[i]))
+			y, p := float64(t.ey.Data[i]), float64(out.Data[i])
+			addPair(sums, y, p)
+			b := slots[nB*((b0+i)/r2BatchRows):]
+			b[bSE] += (y - p) * (y - p)
+			b[bY] += y
+			b[bY2] += y * y
+			b[bN]++
 		}
 	}
 	return sums, nil
@@ -191,8 +238,8 @@ func (t *Task) EvalSums(ctx context.Context, rank, size int) ([]float64, error) 
 // the validation loss to the plateau/early-stopping rule and reports the
 // next epoch's rate and whether training would stop.
 func (t *Task) Metrics(sums []float64) ([]train.Metric, error) {
-	if len(sums) != nSums {
-		return nil, fmt.Errorf("%w: %d evaluation sums, want %d", ErrConfig, len(sums), nSums)
+	if len(sums) != t.evalLen() {
+		return nil, fmt.Errorf("%w: %d evaluation sums, want %d", ErrConfig, len(sums), t.evalLen())
 	}
 	if sums[sumN] == 0 {
 		return nil, fmt.Errorf("%w: no evaluation rows", ErrConfig)
@@ -214,6 +261,8 @@ func (t *Task) Metrics(sums []float64) ([]train.Metric, error) {
 		{Name: split + "_mae", Key: "eval_mae", Value: mae},
 		{Name: split + "_r2", Key: "eval_r2", Value: r2},
 		{Name: split + "_pearson", Key: "eval_pearson", Value: r},
+		{Name: split + "_r2_batch", Key: "eval_r2_batch", Value: r2Batch(sums[nSums:]),
+			Meta: map[string]string{"what": "Keras per-batch R² (batches of 32 rows), the reference's val_r2"}},
 		{Name: split + "_mean_mse", Key: "eval_mean_mse", Value: vy,
 			Meta: map[string]string{"what": "MSE of predicting the " + split + " mean AUC"}},
 		{Name: "lr_next", Key: "lr", Value: next},
