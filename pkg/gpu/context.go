@@ -315,7 +315,7 @@ func (c *Context) Close() error {
 	// events, then streams, then memory: queued work may use the memory
 	order := func(r resource) int {
 		switch r.(type) {
-		case *Event:
+		case *Event, *Blas:
 			return 0
 		case *Stream:
 			return 1

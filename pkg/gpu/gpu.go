@@ -94,10 +94,15 @@ var resultNames = map[int]string{
 	46:  "CUDA_ERROR_DEVICE_UNAVAILABLE",
 	100: "CUDA_ERROR_NO_DEVICE",
 	101: "CUDA_ERROR_INVALID_DEVICE",
+	200: "CUDA_ERROR_INVALID_IMAGE",
 	201: "CUDA_ERROR_INVALID_CONTEXT",
+	209: "CUDA_ERROR_NO_BINARY_FOR_GPU",
 	214: "CUDA_ERROR_ECC_UNCORRECTABLE",
 	304: "CUDA_ERROR_OPERATING_SYSTEM",
+	218: "CUDA_ERROR_INVALID_PTX",
+	222: "CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
 	400: "CUDA_ERROR_INVALID_HANDLE",
+	500: "CUDA_ERROR_NOT_FOUND",
 	600: "CUDA_ERROR_NOT_READY",
 	700: "CUDA_ERROR_ILLEGAL_ADDRESS",
 	701: "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
@@ -158,8 +163,17 @@ type driverAPI struct {
 	eventElapsed      func(ms *float32, start, end uintptr) int32
 	eventDestroy      func(e uintptr) int32
 
+	// kernel entry points (module.go); a driver without them still opens
+	// a Context, and LoadModule names what is missing.
+	moduleLoadData    func(m *uintptr, image unsafe.Pointer, nopts uint32, opts *int32, vals *unsafe.Pointer) int32
+	moduleGetFunction func(f *uintptr, m uintptr, name *byte) int32
+	moduleUnload      func(m uintptr) int32
+	launchKernel      func(f uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) int32
+
 	// missing lists the compute entry points the library lacks.
 	missing []string
+	// kernelMissing lists the kernel entry points the library lacks.
+	kernelMissing []string
 }
 
 // probeAPI enumerates devices through api. Failures of cuInit, NO_DEVICE and

@@ -98,6 +98,16 @@ func resolve(h uintptr) (*driverAPI, error) {
 		{"cuEventElapsedTime", &api.eventElapsed},
 		{"cuEventDestroy_v2", &api.eventDestroy},
 	}
+	// kernel entry points: a library without them still opens a Context
+	kernel := []struct {
+		name string
+		fn   any
+	}{
+		{"cuModuleLoadDataEx", &api.moduleLoadData},
+		{"cuModuleGetFunction", &api.moduleGetFunction},
+		{"cuModuleUnload", &api.moduleUnload},
+		{"cuLaunchKernel", &api.launchKernel},
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	for _, s := range syms {
@@ -114,6 +124,14 @@ func resolve(h uintptr) (*driverAPI, error) {
 		addr, err := purego.Dlsym(h, s.name)
 		if err != nil || addr == 0 {
 			api.missing = append(api.missing, s.name)
+			continue
+		}
+		purego.RegisterFunc(s.fn, addr)
+	}
+	for _, s := range kernel {
+		addr, err := purego.Dlsym(h, s.name)
+		if err != nil || addr == 0 {
+			api.kernelMissing = append(api.kernelMissing, s.name)
 			continue
 		}
 		purego.RegisterFunc(s.fn, addr)

@@ -179,6 +179,8 @@ func reflectNil(x owner) bool {
 		return v == nil
 	case *Event:
 		return v == nil
+	case *Blas:
+		return v == nil
 	}
 	return false
 }

@@ -72,7 +72,7 @@ struct alloc { unsigned char *base; size_t n; struct alloc *next; };
 static struct alloc *allocs, *hosts;
 
 struct event;
-struct op { int kind; void *dst; const void *src; size_t n; struct event *ev; }; /* kind 0 copy, 1 event */
+struct op { int kind; void *dst; const void *src; size_t n; struct event *ev; }; /* kind 0 copy, 1 event, 2 kernel */
 struct stream { int magic; struct op ops[MAXOPS]; int nops; int polls; };
 struct event { int magic; int recorded, done; struct stream *s; double ms; };
 
@@ -268,7 +268,7 @@ static int poll_stream(struct stream *s) {
 	for (int i = 0; i < s->nops; i++) {
 		struct op *o = &s->ops[i];
 		if (o->kind == 0) memcpy(o->dst, o->src, o->n);
-		else if (o->ev->magic == EVENT_MAGIC) { o->ev->done = 1; o->ev->ms = now_ms(); }
+		else if (o->kind == 1 && o->ev->magic == EVENT_MAGIC) { o->ev->done = 1; o->ev->ms = now_ms(); }
 	}
 	s->nops = 0;
 	return OK;
@@ -385,4 +385,109 @@ int cuEventDestroy_v2(struct event *e) {
 	unlock();
 	return rc;
 }
+/* ---- modules and launches ----
+   A module image is the fake NVRTC's output (testdata/fakenvrtc.c):
+   "FAKEPTX <arch>\n", its options, then the source; the module's functions
+   are the names that follow "__global__ void ". When the test links the
+   kernels compiled for the host (testdata/emu_runtime.cpp and the
+   generated trampolines), the weak emu_lookup finds each kernel and
+   cuLaunchKernel runs it, one POSIX thread per CUDA thread; without them a
+   launch is only recorded. Work queued on the stream before the launch
+   runs first, so stream order holds. */
+#ifndef NO_KERNELS /* -DNO_KERNELS: a driver without the module and launch entry points */
+typedef void (*emu_tramp)(void **params);
+__attribute__((weak)) emu_tramp emu_lookup(const char *name);
+__attribute__((weak)) int emu_run(emu_tramp t, void **params, unsigned gx, unsigned gy, unsigned gz,
+	unsigned bx, unsigned by, unsigned bz, unsigned shared);
+
+#define MODULE_MAGIC 0x30D1
+#define MAXFN 128
+struct module;
+struct function { char name[64]; emu_tramp tramp; struct module *m; };
+struct module { int magic; int nfn; struct function fns[MAXFN]; };
+static long live_modules, launches;
+static struct { char name[64]; unsigned dims[7]; void *stream; } last_launch;
+
+int cuModuleLoadDataEx(struct module **pm, const void *image, unsigned nopts, int *opts, void **vals) {
+	(void)opts; (void)vals;
+	lock();
+	int rc = enter("cuModuleLoadDataEx", 1);
+	if (rc == OK && (image == NULL || strncmp(image, "FAKEPTX ", 8) != 0 || nopts != 0)) rc = 200; /* INVALID_IMAGE */
+	if (rc == OK) {
+		struct module *m = calloc(1, sizeof *m);
+		m->magic = MODULE_MAGIC;
+		const char *p = image;
+		while ((p = strstr(p, "__global__ void ")) != NULL && m->nfn < MAXFN) {
+			p += 16;
+			int n = 0;
+			while (n < 63 && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+				m->fns[m->nfn].name[n++] = *p++;
+			m->fns[m->nfn].m = m;
+			if (n > 0) m->nfn++;
+		}
+		*pm = m;
+		live_modules++;
+	}
+	unlock();
+	return rc;
+}
+int cuModuleGetFunction(struct function **pf, struct module *m, const char *name) {
+	lock();
+	int rc = enter("cuModuleGetFunction", 1);
+	if (rc == OK && (!m || m->magic != MODULE_MAGIC)) rc = INVALID_HANDLE;
+	if (rc == OK) {
+		rc = 500; /* NOT_FOUND */
+		for (int i = 0; i < m->nfn; i++)
+			if (strcmp(m->fns[i].name, name) == 0) {
+				m->fns[i].tramp = emu_lookup ? emu_lookup(name) : NULL;
+				*pf = &m->fns[i];
+				rc = OK;
+				break;
+			}
+	}
+	unlock();
+	return rc;
+}
+int cuModuleUnload(struct module *m) {
+	lock();
+	int rc = enter("cuModuleUnload", 1);
+	if (rc == OK && (!m || m->magic != MODULE_MAGIC)) rc = INVALID_HANDLE;
+	if (rc == OK) { m->magic = 0; free(m); live_modules--; }
+	unlock();
+	return rc;
+}
+int cuLaunchKernel(struct function *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+	unsigned shared, struct stream *s, void **params, void **extra) {
+	lock();
+	int rc = enter("cuLaunchKernel", 1);
+	if (rc == OK && (!f || !f->m || f->m->magic != MODULE_MAGIC)) rc = INVALID_HANDLE;
+	if (rc == OK && s && check_stream(s) != OK) rc = INVALID_HANDLE;
+	if (rc == OK && (!gx || !gy || !gz || !bx || !by || !bz || bx * by * bz > 1024 || shared > 48 * 1024 || extra)) rc = INVALID_VALUE;
+	if (rc == OK) {
+		strcpy(last_launch.name, f->name);
+		unsigned d[7] = {gx, gy, gz, bx, by, bz, shared};
+		memcpy(last_launch.dims, d, sizeof d);
+		last_launch.stream = s;
+		launches++;
+		if (s && s->polls >= 0) { s->polls = 0; poll_stream(s); } /* earlier work first */
+		if (f->tramp && emu_run) rc = emu_run(f->tramp, params, gx, gy, gz, bx, by, bz, shared);
+		if (s) { /* a kernel "runs" until the stream is polled idle; with stream_polls < 0 it hangs */
+			enqueue(s, (struct op){2, NULL, NULL, 0, NULL});
+			s->polls = stream_polls;
+		}
+	}
+	unlock();
+	return rc;
+}
+/* out: live modules, launches; name: the last kernel launched; dims: its
+   grid, block and shared bytes; *stream: its stream. */
+void fake_launch_stats(long long *out, char *name, unsigned *dims, void **stream) {
+	lock();
+	out[0] = live_modules; out[1] = launches;
+	strcpy(name, last_launch.name);
+	memcpy(dims, last_launch.dims, sizeof last_launch.dims);
+	*stream = last_launch.stream;
+	unlock();
+}
+#endif /* NO_KERNELS */
 #endif /* DISCOVERY_ONLY */

@@ -1,0 +1,258 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync/atomic"
+)
+
+// ErrNoCUBLAS is wrapped when libcublas cannot be loaded.
+var ErrNoCUBLAS = errors.New("gpu: cuBLAS not available")
+
+// ErrCUBLAS is wrapped (by *CUBLASError) when a cuBLAS call fails.
+var ErrCUBLAS = errors.New("gpu: cuBLAS call failed")
+
+// CUBLASLibEnv names the environment variable that, when set, replaces the
+// default search for libcublas with one path.
+const CUBLASLibEnv = "SCIBENCH_LIBCUBLAS"
+
+func cublasCandidates() (paths []string, fromEnv bool) {
+	if p := os.Getenv(CUBLASLibEnv); p != "" {
+		return []string{p}, true
+	}
+	return []string{"libcublas.so.12", "libcublas.so.11", "libcublas.so"}, false
+}
+
+// cuBLAS constants.
+const (
+	cublasSuccess       = 0
+	cublasOpN           = 0 // CUBLAS_OP_N
+	cublasOpT           = 1 // CUBLAS_OP_T
+	cublasDefaultMath   = 0 // CUBLAS_DEFAULT_MATH
+	cublasTF32TensorOps = 3 // CUBLAS_TF32_TENSOR_OP_MATH
+)
+
+// cublasAPI is the part of cuBLAS this package uses.
+type cublasAPI struct {
+	lib         string
+	create      func(h *uintptr) int32
+	destroy     func(h uintptr) int32
+	setStream   func(h, s uintptr) int32
+	setMathMode func(h uintptr, mode int32) int32
+	sgemm       func(h uintptr, ta, tb, m, n, k int32, alpha *float32, a uint64, lda int32, b uint64, ldb int32,
+		beta *float32, c uint64, ldc int32) int32
+}
+
+var cublasStatusNames = map[int]string{
+	0:  "CUBLAS_STATUS_SUCCESS",
+	1:  "CUBLAS_STATUS_NOT_INITIALIZED",
+	3:  "CUBLAS_STATUS_ALLOC_FAILED",
+	7:  "CUBLAS_STATUS_INVALID_VALUE",
+	8:  "CUBLAS_STATUS_ARCH_MISMATCH",
+	11: "CUBLAS_STATUS_MAPPING_ERROR",
+	13: "CUBLAS_STATUS_EXECUTION_FAILED",
+	14: "CUBLAS_STATUS_INTERNAL_ERROR",
+	15: "CUBLAS_STATUS_NOT_SUPPORTED",
+	16: "CUBLAS_STATUS_LICENSE_ERROR",
+}
+
+// CUBLASError is a failed cuBLAS call: the call and its cublasStatus_t.
+type CUBLASError struct {
+	Call   string
+	Status int
+}
+
+func (e *CUBLASError) Error() string {
+	name, ok := cublasStatusNames[e.Status]
+	if !ok {
+		name = fmt.Sprintf("CUBLAS_STATUS_%d", e.Status)
+	}
+	return fmt.Sprintf("%s: %s (%d)", e.Call, name, e.Status)
+}
+
+// BlasConfig configures NewBlas. The zero value is full float32 math.
+type BlasConfig struct {
+	// TF32 lets SGEMM use TF32 tensor cores (CUBLAS_TF32_TENSOR_OP_MATH,
+	// compute capability 8.0 and later): inputs rounded to 10 mantissa
+	// bits, several times faster, results no longer within float32
+	// tolerance of the CPU engine. Off by default.
+	TF32 bool
+}
+
+// Blas is a cuBLAS handle of one Context, bound to one Stream: its
+// operations are queued on that stream in order with the kernels launched
+// there.
+type Blas struct {
+	c     *Context
+	api   *cublasAPI
+	h     uintptr
+	s     *Stream
+	tf32  bool
+	freed atomic.Bool
+}
+
+// NewBlas loads cuBLAS ($SCIBENCH_LIBCUBLAS, else libcublas.so.12, .so.11),
+// creates a handle in c's (primary) context, binds it to s and sets the
+// math mode: CUBLAS_DEFAULT_MATH, or CUBLAS_TF32_TENSOR_OP_MATH with
+// cfg.TF32. Without the library the error wraps ErrNoCUBLAS.
+func (c *Context) NewBlas(s *Stream, cfg BlasConfig) (*Blas, error) {
+	if err := c.own("stream", s); err != nil {
+		return nil, err
+	}
+	api, err := loadCUBLAS()
+	if err != nil {
+		return nil, fmt.Errorf("gpu: %s: %w", c.where(), err)
+	}
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.exit()
+	b := &Blas{c: c, api: api, s: s, tf32: cfg.TF32}
+	fail := func(call string, r int32) error {
+		return fmt.Errorf("%w: %s: %w", ErrCUBLAS, c.where(), &CUBLASError{Call: call, Status: int(r)})
+	}
+	if r := api.create(&b.h); r != cublasSuccess {
+		return nil, fail("cublasCreate_v2", r)
+	}
+	mode := int32(cublasDefaultMath)
+	if cfg.TF32 {
+		mode = cublasTF32TensorOps
+	}
+	if r := api.setStream(b.h, s.h); r != cublasSuccess {
+		api.destroy(b.h)
+		return nil, fail("cublasSetStream_v2", r)
+	}
+	if r := api.setMathMode(b.h, mode); r != cublasSuccess {
+		api.destroy(b.h)
+		return nil, fail("cublasSetMathMode", r)
+	}
+	c.track(b)
+	return b, nil
+}
+
+func (b *Blas) context() *Context { return b.c }
+func (b *Blas) isFreed() bool     { return b.freed.Load() }
+
+// TF32 reports whether the handle uses TF32 tensor cores.
+func (b *Blas) TF32() bool { return b.tf32 }
+
+// Destroy destroys the handle (cublasDestroy_v2). Idempotent, and a no-op
+// after Context.Close.
+func (b *Blas) Destroy() error { return b.c.free(b) }
+
+func (b *Blas) markFreed() bool { return b.freed.CompareAndSwap(false, true) }
+
+func (b *Blas) release(c *Context) error {
+	if r := b.api.destroy(b.h); r != cublasSuccess {
+		return fmt.Errorf("%w: %s: %w", ErrCUBLAS, c.where(), &CUBLASError{Call: "cublasDestroy_v2", Status: int(r)})
+	}
+	return nil
+}
+
+// matrixSpan returns how many float32s a row-major rows×cols matrix with
+// leading dimension ld occupies.
+func matrixSpan(rows, cols, ld int) int {
+	if rows == 0 || cols == 0 {
+		return 0
+	}
+	return (rows-1)*ld + cols
+}
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
+// with the arguments of blas.Sgemm (the CPU engine's): op(A) is m×k, op(B)
+// k×n, C m×n, and lda, ldb, ldc are row strides in elements. It is queued
+// on the handle's stream.
+//
+// cuBLAS is column-major. A row-major matrix with stride ld is the same
+// memory as its transpose stored column-major with the same ld, so
+// row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: Sgemm calls
+// cublasSgemm_v2 with A and B swapped, m and n swapped and the same
+// transpose flags, and nothing is copied.
+//
+// Sizes and strides are checked against the buffers before cuBLAS is
+// called; errors name the device and the shapes.
+func (b *Blas) Sgemm(transA, transB bool, m, n, k int, alpha float32, a *Buffer, lda int, bm *Buffer, ldb int,
+	beta float32, cm *Buffer, ldc int) error {
+	c := b.c
+	if err := c.own("cuBLAS handle", b); err != nil {
+		return err
+	}
+	if err := c.own("stream of the cuBLAS handle", b.s); err != nil {
+		return err
+	}
+	shape := fmt.Sprintf("sgemm transA=%v transB=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", transA, transB, m, n, k, lda, ldb, ldc)
+	bad := func(why string) error { return fmt.Errorf("gpu: %s: %s: %s", c.where(), shape, why) }
+	if m < 0 || n < 0 || k < 0 {
+		return bad("negative size")
+	}
+	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 {
+		return bad("size or stride above 2³¹−1")
+	}
+	ar, ac := m, k // A as stored (row-major)
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	switch {
+	case lda < max(1, ac):
+		return bad(fmt.Sprintf("lda %d < %d columns of A", lda, ac))
+	case ldb < max(1, bc):
+		return bad(fmt.Sprintf("ldb %d < %d columns of B", ldb, bc))
+	case ldc < max(1, n):
+		return bad(fmt.Sprintf("ldc %d < %d columns of C", ldc, n))
+	}
+	for _, x := range []struct {
+		name       string
+		buf        *Buffer
+		rows, cols int
+		ld         int
+	}{{"A", a, ar, ac, lda}, {"B", bm, br, bc, ldb}, {"C", cm, m, n, ldc}} {
+		span := matrixSpan(x.rows, x.cols, x.ld)
+		if span == 0 && x.buf == nil {
+			continue // an empty matrix may be nil
+		}
+		if err := c.own("matrix "+x.name, x.buf); err != nil {
+			return err
+		}
+		if 4*span > x.buf.size {
+			return bad(fmt.Sprintf("%s (%d×%d, ld %d) needs %d bytes, the buffer has %d", x.name, x.rows, x.cols, x.ld, 4*span, x.buf.size))
+		}
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	opA, opB := int32(cublasOpN), int32(cublasOpN)
+	if transA {
+		opA = cublasOpT
+	}
+	if transB {
+		opB = cublasOpT
+	}
+	var aPtr, bPtr uint64
+	if a != nil {
+		aPtr = a.ptr
+	}
+	if bm != nil {
+		bPtr = bm.ptr
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	scal := [2]float32{alpha, beta}
+	var pin runtime.Pinner
+	pin.Pin(&scal[0])
+	defer pin.Unpin()
+	if r := b.api.sgemm(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0], bPtr, int32(ldb), aPtr, int32(lda),
+		&scal[1], cm.ptr, int32(ldc)); r != cublasSuccess {
+		return fmt.Errorf("%w: %s: %s: %w", ErrCUBLAS, c.where(), shape, &CUBLASError{Call: "cublasSgemm_v2", Status: int(r)})
+	}
+	return nil
+}
+
+const maxInt32 = 1<<31 - 1

@@ -1,0 +1,73 @@
+/* A fake cuBLAS for pkg/gpu tests, compiled by the tests with cc. Not part
+   of the build. Device pointers of the fake libcuda are host memory, so
+   cublasSgemm_v2 computes the product here (column-major, naive loops)
+   after checking its arguments as cuBLAS does; fake_cublas_last returns the
+   arguments of the last call, math mode and stream included. */
+#include <stdlib.h>
+#include <string.h>
+
+#define SUCCESS 0
+#define NOT_INITIALIZED 1
+#define INVALID_VALUE 7
+#define HANDLE_MAGIC 0xB1A5
+
+struct handle { int magic; void *stream; int math; };
+static long live_handles;
+static struct { long args[12]; float alpha, beta; void *stream, *a, *b, *c; } last;
+static int fail_status;
+
+int cublasCreate_v2(struct handle **h) {
+	if (fail_status) { int r = fail_status; fail_status = 0; return r; }
+	struct handle *x = calloc(1, sizeof *x);
+	x->magic = HANDLE_MAGIC; *h = x; live_handles++;
+	return SUCCESS;
+}
+static int check(struct handle *h) { return h && h->magic == HANDLE_MAGIC ? SUCCESS : NOT_INITIALIZED; }
+int cublasDestroy_v2(struct handle *h) {
+	if (check(h)) return NOT_INITIALIZED;
+	h->magic = 0; free(h); live_handles--;
+	return SUCCESS;
+}
+int cublasSetStream_v2(struct handle *h, void *s) {
+	if (check(h)) return NOT_INITIALIZED;
+	h->stream = s;
+	return SUCCESS;
+}
+int cublasSetMathMode(struct handle *h, int mode) {
+	if (check(h)) return NOT_INITIALIZED;
+	if (mode != 0 && mode != 1 && mode != 2 && mode != 3 && mode != 16) return INVALID_VALUE;
+	h->math = mode;
+	return SUCCESS;
+}
+static int maxi(int a, int b) { return a > b ? a : b; }
+int cublasSgemm_v2(struct handle *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a, int lda,
+	const float *b, int ldb, const float *beta, float *c, int ldc) {
+	if (check(h)) return NOT_INITIALIZED;
+	if (fail_status) { int r = fail_status; fail_status = 0; return r; }
+	long args[12] = {ta, tb, m, n, k, lda, ldb, ldc, h->math, 0, 0, 0};
+	memcpy(last.args, args, sizeof args);
+	last.alpha = *alpha; last.beta = *beta; last.stream = h->stream; last.a = (void *)a; last.b = (void *)b; last.c = c;
+	if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1) || m < 0 || n < 0 || k < 0) return INVALID_VALUE;
+	if (lda < maxi(1, ta ? k : m) || ldb < maxi(1, tb ? n : k) || ldc < maxi(1, m)) return INVALID_VALUE;
+	for (int j = 0; j < n; j++)
+		for (int i = 0; i < m; i++) {
+			double s = 0;
+			for (int p = 0; p < k; p++) {
+				float av = ta ? a[p + (long)i * lda] : a[i + (long)p * lda];
+				float bv = tb ? b[j + (long)p * ldb] : b[p + (long)j * ldb];
+				s += (double)av * bv;
+			}
+			float *cv = &c[i + (long)j * ldc];
+			*cv = *beta == 0 ? (float)(*alpha * s) : (float)(*alpha * s + *beta * *cv);
+		}
+	return SUCCESS;
+}
+/* args: transa, transb, m, n, k, lda, ldb, ldc, math mode; then alpha,
+   beta and the pointers; returns the live handles. */
+long fake_cublas_last(long *args, float *ab, void **ptrs) {
+	memcpy(args, last.args, sizeof last.args);
+	ab[0] = last.alpha; ab[1] = last.beta;
+	ptrs[0] = last.stream; ptrs[1] = last.a; ptrs[2] = last.b; ptrs[3] = last.c;
+	return live_handles;
+}
+void fake_cublas_fail(int status) { fail_status = status; }
