@@ -70,7 +70,7 @@ func TestSchedule(t *testing.T) {
 		if got := task.LR(e); math.Abs(got-want) > 1e-15 {
 			t.Fatalf("LR(epoch %d) = %g, want %g", e, got, want)
 		}
-		if _, err := task.Metrics(evalSums(task, 0.05 - 0.001*float64(e))); err != nil { // improving
+		if _, err := task.Metrics(evalSums(task, 0.05-0.001*float64(e))); err != nil { // improving
 			t.Fatal(err)
 		}
 	}
