@@ -15,7 +15,7 @@ import (
 // cmdData dispatches `scibench data prepare|generate ...`.
 func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: scibench data prepare earthquake --catalog FILE --out DIR [--span default|reference] [--locations computed|reference500]")
+		fmt.Fprintln(stderr, "usage: scibench data prepare earthquake --catalog FILE|DIR --out DIR [--span default|reference] [--locations computed|reference500]")
 		fmt.Fprintln(stderr, "       scibench data generate BENCH --out DIR [--scale tiny|small|full-shape] [--seed S]")
 		fmt.Fprintln(stderr, "       scibench data fetch BENCH --to DIR [--list] [--only P,...] [--mirror URL]")
 		return exitUsage
@@ -48,12 +48,12 @@ func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func cmdDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "earthquake" {
-		fmt.Fprintln(stderr, "usage: scibench data prepare earthquake --catalog FILE --out DIR [--span default|reference] [--locations computed|reference500]")
+		fmt.Fprintln(stderr, "usage: scibench data prepare earthquake --catalog FILE|DIR --out DIR [--span default|reference] [--locations computed|reference500]")
 		return exitUsage
 	}
 	fs := flag.NewFlagSet("data prepare earthquake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	catalog := fs.String("catalog", "", "raw SCSN catalog CSV (.csv or .csv.gz)")
+	catalog := fs.String("catalog", "", "raw SCSN catalog: a CSV (.csv or .csv.gz) or a folder of SCEDC yearly *.catalog files (as `data fetch earthquake` writes)")
 	out := fs.String("out", "", "output directory")
 	span := fs.String("span", string(earthquake.SpanDefault), "default (to 2019-10-14) or reference (to 2019-12-31)")
 	locs := fs.String("locations", string(earthquake.LocationsComputed), "computed or reference500")
@@ -69,14 +69,13 @@ func cmdDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "scibench data prepare earthquake: %v\n", err)
 		return exitUsage
 	}
-	f, err := os.Open(*catalog)
-	if err != nil {
-		fmt.Fprintf(stderr, "scibench data prepare earthquake: %v\n", err)
-		return exitUsage
-	}
-	defer f.Close()
 	start := time.Now()
-	ds, err := earthquake.PrepareContext(ctx, f, opts)
+	src, code := openCatalog(ctx, *catalog, stdout, stderr)
+	if src == nil {
+		return code
+	}
+	defer src.Close()
+	ds, err := earthquake.PrepareContext(ctx, src, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "scibench data prepare earthquake: %v\n", err)
 		var de *earthquake.DataError
@@ -92,6 +91,56 @@ func cmdDataPrepare(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	printPrepareReport(stdout, ds, prep, *out)
 	return exitOK
+}
+
+// openCatalog opens --catalog: a CSV file, or a folder of SCEDC yearly files
+// read as one merged CSV (earthquake.OpenSCEDC). On failure it prints the
+// error and returns nil and the exit code.
+func openCatalog(ctx context.Context, path string, stdout, stderr io.Writer) (io.ReadCloser, int) {
+	st, err := os.Stat(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench data prepare earthquake: %v\n", err)
+		return nil, exitUsage
+	}
+	if !st.IsDir() {
+		f, err := os.Open(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "scibench data prepare earthquake: %v\n", err)
+			return nil, exitUsage
+		}
+		return f, exitOK
+	}
+	cat, err := earthquake.OpenSCEDC(ctx, path)
+	if err != nil {
+		fmt.Fprintf(stderr, "scibench data prepare earthquake: %v\n", err)
+		if ctx.Err() != nil {
+			return nil, exitFailed
+		}
+		return nil, exitUsage
+	}
+	var first, last *earthquake.SCEDCFile
+	noTrailer := 0
+	for i := range cat.Files {
+		f := &cat.Files[i]
+		if f.Events > 0 {
+			if first == nil {
+				first = f
+			}
+			last = f
+		}
+		if !f.Trailer {
+			noTrailer++
+		}
+	}
+	fmt.Fprintf(stdout, "catalog %s: %d SCEDC files (%s … %s), %d events from %s to %s\n", path, len(cat.Files),
+		first.Name, last.Name, cat.Events, first.First.Format(time.DateOnly), last.Last.Format(time.DateOnly))
+	if miss := cat.MissingYears(); len(miss) > 0 {
+		fmt.Fprintf(stderr, "scibench data prepare earthquake: warning: no events in year(s) %v: the prepared data is empty there\n", miss)
+	}
+	if noTrailer > 0 {
+		fmt.Fprintf(stderr, "scibench data prepare earthquake: warning: %d file(s) lack the closing \"### Number of rows returned\" line (cut short?)\n", noTrailer)
+	}
+	return cat, exitOK
 }
 
 // refStats are the reference values of BENCHMARKS.md §5.2 step 9 (min, max, mean, std).

@@ -114,7 +114,7 @@ func cmdDataFetch(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "fetched %s into %s: %d downloaded (%d resumed), %d already complete, %d not on the server; %s in %s\n",
 		bench, *to, st.Downloaded, st.Resumed, st.Skipped, st.Missing, humanBytes(st.Bytes), took.Round(time.Millisecond))
 	if bench == "earthquake" {
-		fmt.Fprintln(stdout, "note: these are the SCEDC yearly catalogs; `scibench data prepare earthquake` reads the merged CSV (see docs/user-guide-report.md)")
+		fmt.Fprintf(stdout, "note: these are the SCEDC yearly catalogs; prepare them with `scibench data prepare earthquake --catalog %s --out DIR` (see docs/benchmarks/earthquake.md)\n", *to)
 	}
 	return exitOK
 }

@@ -45,12 +45,34 @@ func catalogSource(cfg Config) (name string, open func() (io.ReadCloser, error),
 	if cfg.Catalog == CatalogEmbedded {
 		return embedded()
 	}
-	if _, err := os.Stat(cfg.Catalog); errors.Is(err, os.ErrNotExist) && filepath.Base(cfg.Catalog) == catalog.Name {
+	st, err := os.Stat(cfg.Catalog)
+	if errors.Is(err, os.ErrNotExist) && filepath.Base(cfg.Catalog) == catalog.Name {
 		return embedded()
 	} else if err != nil {
 		return "", nil, nil, &DataError{File: cfg.Catalog, Msg: err.Error(), Err: ErrMalformed}
 	}
 	path := cfg.Catalog
+	if st.IsDir() { // SCEDC yearly files (data fetch earthquake), merged on the fly
+		open := func() (io.ReadCloser, error) {
+			c, err := OpenSCEDC(context.Background(), path)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return c, nil
+		}
+		return path, open, func() (string, error) {
+			r, err := open()
+			if err != nil {
+				return "", err
+			}
+			defer r.Close()
+			h := sha256.New()
+			if _, err := io.Copy(h, r); err != nil {
+				return "", err
+			}
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}, nil
+	}
 	return path, func() (io.ReadCloser, error) { return os.Open(path) }, func() (string, error) {
 		f, err := os.Open(path)
 		if err != nil {

@@ -19,8 +19,9 @@ const CatalogEmbedded = "embedded"
 type Config struct {
 	config.Common `yaml:",inline"`
 
-	// Catalog is the raw catalog (CSV or CSV.gz), resolved against the
-	// working directory, or "embedded". A missing file whose base name is
+	// Catalog is the raw catalog (CSV or CSV.gz, or a folder of SCEDC
+	// yearly *.catalog files as data fetch writes them), resolved against
+	// the working directory, or "embedded". A missing file whose base name is
 	// the embedded catalog's falls back to the embedded copy.
 	Catalog   string `yaml:"catalog" json:"catalog"`
 	Span      string `yaml:"span" json:"span"`           // default|reference
