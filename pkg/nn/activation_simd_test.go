@@ -56,7 +56,7 @@ func TestActivationSIMDMatchesGoBitwise(t *testing.T) {
 			}
 			for i, v := range x {
 				want := act.scalar(v)
-				if math.Float32bits(y[i]) != math.Float32bits(want) && !(want != want && y[i] != y[i]) {
+				if !sameFloat(y[i], want) {
 					t.Fatalf("%v(%v) = %v (bits %#x), Go %v (bits %#x) [n=%d i=%d]",
 						act, v, y[i], math.Float32bits(y[i]), want, math.Float32bits(want), n, i)
 				}
@@ -65,7 +65,7 @@ func TestActivationSIMDMatchesGoBitwise(t *testing.T) {
 			z := append([]float32(nil), x...)
 			act.apply(z, z)
 			for i := range z {
-				if math.Float32bits(z[i]) != math.Float32bits(y[i]) && !(z[i] != z[i] && y[i] != y[i]) {
+				if !sameFloat(z[i], y[i]) {
 					t.Fatalf("%v in place: element %d %v, out of place %v", act, i, z[i], y[i])
 				}
 			}
@@ -87,7 +87,7 @@ func TestActivationSIMDDense(t *testing.T) {
 	for _, act := range []Activation{SigmoidAct, TanhAct, SELUAct} {
 		act.apply(y, x)
 		for i, v := range x {
-			if want := act.scalar(v); math.Float32bits(y[i]) != math.Float32bits(want) {
+			if want := act.scalar(v); !sameFloat(y[i], want) {
 				t.Fatalf("%v(%v) = %v, Go %v", act, v, y[i], want)
 			}
 		}

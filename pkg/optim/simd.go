@@ -4,9 +4,11 @@ package optim
 // candle-uno step (16.2 M parameters: 7 float32 streams per element), and Go
 // does not vectorise them. On amd64 with AVX2 the bulk of each range runs
 // in assembly (simd_amd64.s), 8 lanes at a time, with the same operations in
-// the same order as the Go loops below (no fused multiply-add; division and
-// square root are IEEE-exact in both), so both paths give bitwise the same
-// result; the Go loops handle the tail and every other platform.
+// the same order as the Go loops below (no fused multiply-add: the Go loops
+// round every product with an explicit float32 conversion, which the Go
+// spec says prevents fusion, whatever GOAMD64; division and square root are
+// IEEE-exact in both), so both paths give bitwise the same result; the Go
+// loops handle the tail and every other platform.
 
 // adamKernel holds the per-step scalars of an Adam update:
 //
@@ -41,19 +43,19 @@ func (k *adamKernel) scalar(w, g, m, v []float32) {
 	m, v, w = m[:len(g)], v[:len(g)], w[:len(g)]
 	if k.decay == 1 {
 		for i, gi := range g {
-			mi := b1*m[i] + c1*gi
-			vi := b2*v[i] + c2*gi*gi
+			mi := float32(b1*m[i]) + float32(c1*gi)
+			vi := float32(b2*v[i]) + float32(c2*gi*gi)
 			m[i], v[i] = mi, vi
-			w[i] -= lrt * mi / (sqrt32(vi) + eps)
+			w[i] -= float32(lrt*mi) / (sqrt32(vi) + eps)
 		}
 		return
 	}
 	decay := k.decay
 	for i, gi := range g {
-		mi := b1*m[i] + c1*gi
-		vi := b2*v[i] + c2*gi*gi
+		mi := float32(b1*m[i]) + float32(c1*gi)
+		vi := float32(b2*v[i]) + float32(c2*gi*gi)
 		m[i], v[i] = mi, vi
-		w[i] = w[i]*decay - lrt*mi/(sqrt32(vi)+eps)
+		w[i] = float32(w[i]*decay) - float32(lrt*mi)/(sqrt32(vi)+eps)
 	}
 }
 
@@ -72,19 +74,19 @@ func (k *adamaxKernel) scalar(w, g, m, u []float32) {
 	m, u, w = m[:len(g)], u[:len(g)], w[:len(g)]
 	if k.decay == 1 {
 		for i, gi := range g {
-			mi := b1*m[i] + c1*gi
+			mi := float32(b1*m[i]) + float32(c1*gi)
 			ui := max32(b2*u[i], abs32(gi))
 			m[i], u[i] = mi, ui
-			w[i] -= lrt * mi / (ui + eps)
+			w[i] -= float32(lrt*mi) / (ui + eps)
 		}
 		return
 	}
 	decay := k.decay
 	for i, gi := range g {
-		mi := b1*m[i] + c1*gi
+		mi := float32(b1*m[i]) + float32(c1*gi)
 		ui := max32(b2*u[i], abs32(gi))
 		m[i], u[i] = mi, ui
-		w[i] = w[i]*decay - lrt*mi/(ui+eps)
+		w[i] = float32(w[i]*decay) - float32(lrt*mi)/(ui+eps)
 	}
 }
 

@@ -96,7 +96,7 @@ func TestSIMDMatchesScalarBitwise(t *testing.T) {
 					k.run(sl(want, 0), sl(want, 1), sl(want, 2), sl(want, 3), false)
 					for j, name := range []string{"w", "g", "m", "v"} {
 						for i := range total {
-							if math.Float32bits(got[j][i]) != math.Float32bits(want[j][i]) {
+							if !sameFloat(got[j][i], want[j][i]) {
 								t.Fatalf("%s NaN=%v n=%d off=%d step %d: %s[%d] = %v (bits %#x), Go loop %v (bits %#x)",
 									k.name, withNaN, n, off, step, name, i, got[j][i], math.Float32bits(got[j][i]), want[j][i], math.Float32bits(want[j][i]))
 							}
@@ -135,7 +135,7 @@ func TestSIMDSwitchSameOptimizerResult(t *testing.T) {
 			}
 			a, b := run(true), run(false)
 			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				if !sameFloat(a[i], b[i]) {
 					t.Fatalf("element %d: SIMD %v, Go %v", i, a[i], b[i])
 				}
 			}
