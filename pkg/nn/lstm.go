@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/scibench/scibench/pkg/blas"
@@ -45,6 +46,8 @@ type LSTM struct {
 	dz           []float32
 	dhn, dcn     []float32
 	derivA       []float32 // f'(a) of one row (gateGradsSigmoid)
+	zeros        []float32 // c_{t−1} at t = 0, for the vector kernel
+	negZeros     []float32 // "no dy" for the vector kernel
 	derivG       []float32 // f'(g) of one row
 	dx           tensor.Tensor
 }
@@ -247,14 +250,35 @@ func (l *LSTM) gateGradsSigmoid(dr, zr, dhn, dcn, a []float32, c []float32, o, t
 	l.Act.derivInto(derivA, a[:H])
 	l.Act.derivInto(derivG, zg)
 	dhn, dcn, a = dhn[:H], dcn[:H], a[:H]
-	for j := range H {
+	j0 := 0
+	if useSIMD && H >= 8 {
+		// the vector kernel takes rows, not nil: a row of −0 adds nothing
+		// (x + (−0) is x, bit for bit) and c_{t−1} = 0 at t = 0
+		if len(l.negZeros) != H {
+			l.negZeros, l.zeros = make([]float32, H), make([]float32, H)
+			for j := range l.negZeros {
+				l.negZeros[j] = negZero
+			}
+		}
+		args := lstmGateArgs{zr: &zr[0], dr: &dr[0], dhn: &dhn[0], dcn: &dcn[0], a: &a[0], cp: &l.zeros[0], dy: &l.negZeros[0],
+			dA: &derivA[0], dG: &derivG[0], n: H &^ 7, stride: 4 * H, one: 1}
+		if cp != nil {
+			args.cp = &cp[0]
+		}
+		if dyRow != nil {
+			args.dy = &dyRow[0]
+		}
+		lstmGates(&args)
+		j0 = H &^ 7
+	}
+	for j := j0; j < H; j++ {
 		dh := dhn[j]
 		if dyRow != nil {
 			dh += dyRow[j]
 		}
 		i, f, g, og := zi[j], zf[j], zg[j], zo[j]
 		aj := a[j]
-		dc := dcn[j] + dh*og*derivA[j]
+		dc := dcn[j] + float32(dh*og*derivA[j]) // rounded: no fused multiply-add (the kernel's twin)
 		var cpj float32
 		if cp != nil {
 			cpj = cp[j]
@@ -266,6 +290,15 @@ func (l *LSTM) gateGradsSigmoid(dr, zr, dhn, dcn, a []float32, c []float32, o, t
 		dcn[j] = dc * f
 	}
 }
+
+// lstmGateArgs is what lstm_simd_amd64.s reads (field offsets fixed there).
+type lstmGateArgs struct {
+	zr, dr, dhn, dcn, a, cp, dy, dA, dG *float32
+	n, stride                           int
+	one                                 float32
+}
+
+var negZero = float32(math.Copysign(0, -1))
 
 // Backward runs backpropagation through time, accumulates dW, dU, db and
 // returns dL/dx [N, T, In].
