@@ -3,18 +3,16 @@
 package gpu
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/ebitengine/purego"
 
 	"github.com/scibench/scibench/kernels"
+	"github.com/scibench/scibench/pkg/internal/testutil"
 )
 
 // This file builds the fake libraries the kernel, NVRTC and cuBLAS tests
@@ -36,91 +34,28 @@ extern "C" __global__ void probe_args(double *out, int i, float f, double d, con
 // probeKernel is probeSource's table entry.
 var probeKernel = kernels.Kernel{Name: "probe_args", File: "probe.cu", Params: "pifdpi", Twin: "none"}
 
-// sharedRE matches a dynamic shared-memory declaration, which the
-// emulator turns into a pointer to the block's shared memory.
-var sharedRE = regexp.MustCompile(`extern __shared__ (\w+) (\w+)\[\];`)
-
-// emuSource returns the C++ translation unit that compiles every kernel of
-// package kernels (and probeSource) for the host, with one trampoline per
-// kernel unpacking cuLaunchKernel's parameter array, and emu_lookup.
-func emuSource(t testing.TB) string {
-	var b strings.Builder
-	b.WriteString("#include \"emu_prelude.h\"\n")
-	var decls []kernels.Decl
-	add := func(name, src string) {
-		fmt.Fprintf(&b, "// ---- %s ----\n", name)
-		b.WriteString(sharedRE.ReplaceAllString(src, "$1 *$2 = ($1 *)emu_dyn_shared();"))
-		b.WriteString("\n")
-		decls = append(decls, kernels.Parse(src)...)
-	}
-	for _, f := range kernels.Files() {
-		src, err := kernels.Source(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		add(f, src)
-	}
-	add("probe.cu", probeSource)
-	b.WriteString("typedef void (*emu_tramp)(void **);\n")
-	for _, d := range decls {
-		fmt.Fprintf(&b, "static void tramp_%s(void **a) { %s(", d.Name, d.Name)
-		for i, p := range d.Params {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "*(%s *)a[%d]", p.Type, i)
-		}
-		b.WriteString("); }\n")
-	}
-	b.WriteString("extern \"C\" emu_tramp emu_lookup(const char *n) {\n")
-	for _, d := range decls {
-		fmt.Fprintf(&b, "\tif (!strcmp(n, %q)) return tramp_%s;\n", d.Name, d.Name)
-	}
-	b.WriteString("\treturn 0;\n}\n")
-	return b.String()
-}
-
 var emu struct {
-	once sync.Once
-	dir  string
-	objs []string
-	err  error
-	skip string
+	once    sync.Once
+	dir     string
+	cc, cxx string
+	objs    []string
+	err     error
+	skip    string
 }
 
-// emuObjects compiles the emulator runtime and the kernels for the host
-// once per test binary.
+// emuObjects compiles the emulator runtime and the kernels (with
+// probeSource) for the host once per test binary (testutil's GPU kit).
 func emuObjects(t testing.TB) []string {
 	t.Helper()
 	emu.once.Do(func() {
-		cxx, err := exec.LookPath("g++")
-		if err != nil {
-			if cxx, err = exec.LookPath("c++"); err != nil {
-				emu.skip = "no C++ compiler (g++ or c++) to build the kernel emulator"
-				return
-			}
-		}
-		dir, err := os.MkdirTemp("", "scibench-gpu-emu-")
-		if err != nil {
-			emu.err = err
+		if emu.cc, emu.cxx, emu.skip = testutil.Compilers(); emu.skip != "" {
 			return
 		}
-		emu.dir = dir
-		gen := filepath.Join(dir, "emu_kernels.cpp")
-		if emu.err = os.WriteFile(gen, []byte(emuSource(t)), 0o644); emu.err != nil {
+		if emu.dir, emu.err = os.MkdirTemp("", "scibench-gpu-emu-"); emu.err != nil {
 			return
 		}
 		testdata, _ := filepath.Abs("testdata")
-		for _, src := range []string{gen, filepath.Join(testdata, "emu_runtime.cpp")} {
-			obj := strings.TrimSuffix(filepath.Join(dir, filepath.Base(src)), ".cpp") + ".o"
-			args := []string{"-std=c++17", "-O1", "-fPIC", "-Wall", "-Wno-unused-function", "-I", testdata, "-c", "-o", obj, src}
-			if out, err := exec.Command(cxx, args...).CombinedOutput(); err != nil {
-				emu.err = fmt.Errorf("%s %v: %v\n%s", cxx, args, err, out)
-				return
-			}
-			emu.objs = append(emu.objs, obj)
-		}
-		emu.objs = append(emu.objs, cxx) // last: the linker driver
+		emu.objs, emu.err = testutil.EmulatorObjects(emu.cxx, emu.dir, testdata, testutil.EmuSource{Name: "probe.cu", Src: probeSource})
 	})
 	if emu.skip != "" {
 		t.Skip(emu.skip)
@@ -144,22 +79,9 @@ func TestMain(m *testing.M) {
 func buildEmuCuda(t *testing.T, defs ...string) string {
 	t.Helper()
 	objs := emuObjects(t)
-	cxx, objs := objs[len(objs)-1], objs[:len(objs)-1]
-	cc, err := exec.LookPath("cc")
+	lib, err := testutil.LinkEmulatedCuda(emu.cc, emu.cxx, t.TempDir(), "testdata", objs, defs...)
 	if err != nil {
-		t.Skip("no C compiler (cc) to build the fake libcuda")
-	}
-	dir := t.TempDir()
-	fo := filepath.Join(dir, "fakecuda.o")
-	args := append([]string{"-fPIC", "-O1", "-c", "-o", fo, "testdata/fakecuda.c"}, defs...)
-	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("cc %v: %v\n%s", args, err, out)
-	}
-	lib := filepath.Join(dir, "libfakecuda-emu.so")
-	args = append([]string{"-shared", "-o", lib, fo}, objs...)
-	args = append(args, "-lpthread")
-	if out, err := exec.Command(cxx, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", cxx, args, err, out)
+		t.Fatal(err)
 	}
 	return lib
 }
@@ -171,12 +93,11 @@ func buildC(t *testing.T, src string, defs ...string) string {
 	if err != nil {
 		t.Skip("no C compiler (cc) to build the fake libraries")
 	}
-	out := filepath.Join(t.TempDir(), "lib"+strings.TrimSuffix(src, ".c")+".so")
-	args := append([]string{"-shared", "-fPIC", "-O1", "-o", out, filepath.Join("testdata", src)}, defs...)
-	if b, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("cc %v: %v\n%s", args, err, b)
+	lib, err := testutil.BuildCLib(cc, t.TempDir(), "testdata", src, defs...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return lib
 }
 
 // kit is a fake driver, NVRTC and cuBLAS with their test controls.
