@@ -1,63 +1,13 @@
 package uno
 
 import (
-	"context"
 	"encoding/csv"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/scibench/scibench/pkg/train"
 )
-
-// runWorldMC is runWorld with the inference phase (Run.TrainTask) and rank
-// 0 writing the predictions to pred.
-func runWorldMC(t *testing.T, cfg Config, world int, pred string) *train.Result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	comms := newGroup(world)
-	res := make([]*train.Result, world)
-	errs := make([]error, world)
-	var wg sync.WaitGroup
-	for r := range world {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if errs[r] != nil {
-					comms[0].g.abort()
-				}
-			}()
-			run, err := Setup(ctx, cfg, "", r, world, nil)
-			if err != nil {
-				errs[r] = err
-				return
-			}
-			defer run.Task.Close()
-			if r == 0 {
-				run.Task.SetPredictionsPath(pred)
-			}
-			tr, err := train.New(run.Train, run.TrainTask(), run.Optimizer, comms[r])
-			if err != nil {
-				errs[r] = err
-				return
-			}
-			res[r], errs[r] = tr.Run(ctx)
-		}()
-	}
-	wg.Wait()
-	for r, err := range errs {
-		if err != nil {
-			t.Fatalf("rank %d: %v", r, err)
-		}
-	}
-	return res[0]
-}
 
 // readPredictions parses the predictions table into rows of strings.
 func readPredictions(t *testing.T, path string) [][]string {
@@ -91,8 +41,8 @@ func TestMCInferenceWorlds(t *testing.T) {
 	cfg.MCPasses = 4
 	cfg.Dropout = 0.1
 	p1, p2 := filepath.Join(dir, "p1.tsv"), filepath.Join(dir, "p2.tsv")
-	r1 := runWorldMC(t, cfg, 1, p1)
-	r2 := runWorldMC(t, cfg, 2, p2)
+	r1 := runRanks(t, cfg, 1, true, p1)
+	r2 := runRanks(t, cfg, 2, true, p2)
 	for _, name := range []string{"mc_val_mse_mean", "mc_val_mse_std", "mc_val_mae_min", "mc_val_r2_max", "mc_val_pearson_mean", "mc_val_mse_of_mean"} {
 		a, b := metric(t, r1, name), metric(t, r2, name)
 		if math.Abs(a-b) > 1e-5*math.Max(1, math.Abs(a)) {

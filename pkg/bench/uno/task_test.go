@@ -116,6 +116,13 @@ func genSmall(t *testing.T, dir string) (string, *GenStats) {
 // (every rank's final weights hash must agree).
 func runWorld(t *testing.T, cfg Config, world int) *train.Result {
 	t.Helper()
+	return runRanks(t, cfg, world, false, "")
+}
+
+// runRanks is runWorld; with infer the task includes the inference phase
+// (Run.TrainTask) and rank 0 writes the predictions to pred.
+func runRanks(t *testing.T, cfg Config, world int, infer bool, pred string) *train.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	comms := newGroup(world)
@@ -138,7 +145,14 @@ func runWorld(t *testing.T, cfg Config, world int) *train.Result {
 				return
 			}
 			defer run.Task.Close()
-			tr, err := train.New(run.Train, run.Task, run.Optimizer, comms[r])
+			var task train.Task = run.Task
+			if infer {
+				task = run.TrainTask()
+				if r == 0 {
+					run.Task.SetPredictionsPath(pred)
+				}
+			}
+			tr, err := train.New(run.Train, task, run.Optimizer, comms[r])
 			if err != nil {
 				errs[r] = err
 				return
