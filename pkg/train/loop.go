@@ -610,37 +610,29 @@ func (t *Trainer) step(ctx context.Context, red *reducer, idx []int, info StepIn
 }
 
 func (t *Trainer) evaluate(ctx context.Context) ([]Metric, error) {
-	s := t.now()
-	defer t.record(phEval, s)
-	local, err := t.task.EvalSums(ctx, t.comm.Rank(), t.comm.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%w: rank %d: %w", ErrTask, t.comm.Rank(), err)
-	}
-	sums, err := SumFloat64(ctx, t.comm, local)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := t.task.Metrics(sums)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTask, err)
-	}
-	return ms, nil
+	return t.reduced(ctx, t.task.EvalSums, t.task.Metrics)
 }
 
-// infer runs the Inferrer phase: local sums, summed over the ranks,
-// metrics derived on every rank.
+// infer runs the Inferrer phase.
 func (t *Trainer) infer(ctx context.Context, inf Inferrer) ([]Metric, error) {
+	return t.reduced(ctx, inf.InferSums, inf.InferMetrics)
+}
+
+// reduced computes this rank's sums, sums them over the ranks and derives
+// the metrics on every rank (evaluation and inference).
+func (t *Trainer) reduced(ctx context.Context, local func(context.Context, int, int) ([]float64, error),
+	metrics func([]float64) ([]Metric, error)) ([]Metric, error) {
 	s := t.now()
 	defer t.record(phEval, s)
-	local, err := inf.InferSums(ctx, t.comm.Rank(), t.comm.Size())
+	mine, err := local(ctx, t.comm.Rank(), t.comm.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%w: rank %d: %w", ErrTask, t.comm.Rank(), err)
 	}
-	sums, err := SumFloat64(ctx, t.comm, local)
+	sums, err := SumFloat64(ctx, t.comm, mine)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := inf.InferMetrics(sums)
+	ms, err := metrics(sums)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTask, err)
 	}
