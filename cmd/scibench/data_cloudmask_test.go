@@ -4,37 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/scibench/scibench/pkg/blas"
 	"github.com/scibench/scibench/pkg/hdf5"
 	"github.com/scibench/scibench/pkg/metrics"
 )
-
-// cloudmaskBinary builds scibench with the hdf5 tag (and openblas when this
-// test binary has it); cloud-mask needs HDF5, so it skips only in the
-// build without the tag.
-func cloudmaskBinary(t *testing.T) string {
-	t.Helper()
-	if !hdf5.Available() {
-		t.Skip("built without the hdf5 tag: cloud-mask scenes are HDF5")
-	}
-	tags := "hdf5"
-	if strings.HasPrefix(blas.Backend(), "openblas") {
-		tags += " openblas"
-	}
-	bin := filepath.Join(t.TempDir(), "scibench")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 func TestDataGenerateCloudmask(t *testing.T) {
 	if !hdf5.Available() {
@@ -72,7 +49,7 @@ func TestDataGenerateCloudmask(t *testing.T) {
 // the run directory and the inference output, then bad data: an empty
 // training folder and a corrupt scene must give exit code 2 naming them.
 func TestRunCloudmaskEndToEnd(t *testing.T) {
-	bin := cloudmaskBinary(t)
+	bin := hdf5Binary(t, "cloud-mask scenes are HDF5")
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "cache")
 	masks := filepath.Join(tmp, "masks")

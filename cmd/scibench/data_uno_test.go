@@ -5,38 +5,15 @@ import (
 	"context"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scibench/scibench/pkg/bench/uno"
-	"github.com/scibench/scibench/pkg/blas"
 	"github.com/scibench/scibench/pkg/hdf5"
 	"github.com/scibench/scibench/pkg/metrics"
 )
-
-// unoBinary builds scibench with the hdf5 tag (and openblas when this test
-// binary has it); candle-uno needs HDF5, so it skips only in the build
-// without the tag.
-func unoBinary(t *testing.T) string {
-	t.Helper()
-	if !hdf5.Available() {
-		t.Skip("built without the hdf5 tag: the candle-uno data file is HDF5")
-	}
-	tags := "hdf5"
-	if strings.HasPrefix(blas.Backend(), "openblas") {
-		tags += " openblas"
-	}
-	bin := filepath.Join(t.TempDir(), "scibench")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 func TestDataGenerateUno(t *testing.T) {
 	if !hdf5.Available() {
@@ -118,7 +95,7 @@ func writeNaNFile(t *testing.T, path string) {
 // workers (it must end at least 20% below the mean predictor's validation
 // MSE), then bad data files: exit code 2 naming the file and the key.
 func TestRunUnoEndToEnd(t *testing.T) {
-	bin := unoBinary(t)
+	bin := hdf5Binary(t, "the candle-uno data file is HDF5")
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
 	var so, se bytes.Buffer

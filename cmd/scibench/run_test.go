@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scibench/scibench/pkg/blas"
+	"github.com/scibench/scibench/pkg/hdf5"
 	"github.com/scibench/scibench/pkg/metrics"
 )
 
@@ -69,16 +71,33 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-func buildBinary(t *testing.T) string {
+// buildBinary builds scibench (with the given build tags) into a temporary
+// directory.
+func buildBinary(t *testing.T, tags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "scibench")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", strings.Join(tags, " "), "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// hdf5Binary builds scibench with the hdf5 tag (and openblas when this test
+// binary has it) for a benchmark whose data is HDF5; it skips only in the
+// build without the tag (why says what needs HDF5).
+func hdf5Binary(t *testing.T, why string) string {
+	t.Helper()
+	if !hdf5.Available() {
+		t.Skip("built without the hdf5 tag: " + why)
+	}
+	tags := []string{"hdf5"}
+	if strings.HasPrefix(blas.Backend(), "openblas") {
+		tags = append(tags, "openblas")
+	}
+	return buildBinary(t, tags...)
 }
 
 func readResult(t *testing.T, dir string) *metrics.Result {
