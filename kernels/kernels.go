@@ -94,6 +94,16 @@ var Table = []Kernel{
 	{"mse_masked_f32", "loss.cu", "pppppiidd", "nn.MSE.Loss", 0},
 	{"softmax_xent_f32", "loss.cu", "pppppiid", "nn.SoftmaxCrossEntropy.Loss", 0},
 
+	{"lstm_gates_bwd_f32", "lstm.cu", "ppppppppiiiiiiii", "nn.LSTM.Backward (gate gradients)", 0},
+	{"lstm_gates_fwd_f32", "lstm.cu", "ppppppppiiiiiiii", "nn.LSTM.Forward (gates)", 0},
+	{"lstm_mask_f32", "lstm.cu", "piiiiiif", "nn.maskKey.fill (keyed)", 0},
+	{"lstm_mask_steps_f32", "lstm.cu", "pppiii", "nn.LSTM.Forward (input dropout), nn.LSTM.Backward (input gradient dropout)", 0},
+
+	{"concat_bwd_f32", "merge.cu", "pppiii", "nn.Concat.Backward2", 0},
+	{"concat_fwd_f32", "merge.cu", "pppiii", "nn.Concat.Forward2", 0},
+	{"softmax_bwd_f32", "merge.cu", "pppii", "nn.Softmax.Backward", 0},
+	{"softmax_fwd_f32", "merge.cu", "ppii", "nn.Softmax.Forward", 0},
+
 	{"adam_f32", "optim.cu", "ppppiffffffff", "optim.Adam.StepRange", 0},
 	{"adamax_f32", "optim.cu", "ppppifffffff", "optim.Adamax.StepRange", 0},
 	{"sgd_f32", "optim.cu", "ppiff", "optim.SGD.Step (no momentum)", 0},

@@ -46,6 +46,7 @@ type runFlags struct {
 	push        string
 	timeout     time.Duration
 	verbose     bool
+	device      string
 	flagArgs    []string // the arguments without BENCH, passed on to workers
 }
 
@@ -75,6 +76,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	fs.StringVar(&f.push, "push", "", "Pushgateway URL to push each rank's metrics to")
 	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "deadline of every collective operation (a dead peer ends the job after this)")
 	fs.BoolVar(&f.verbose, "v", false, "verbose logging")
+	fs.StringVar(&f.device, "device", bench.DeviceAuto, "engine: auto (each worker's GPU when one is found, else the CPU), gpu (fail without one) or cpu")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: scibench run BENCH [--config FILE] [--nproc N] [--set k=v]... [--data DIR] [--out DIR] [--resume]")
 		names := make([]string, 0, len(bench.Benchmarks))
@@ -110,6 +112,9 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	}
 	if f.nproc < 1 || f.nproc > launch.MaxProc {
 		return nil, fmt.Errorf("--nproc %d outside [1,%d]", f.nproc, launch.MaxProc)
+	}
+	if f.device != bench.DeviceAuto && f.device != bench.DeviceGPU && f.device != bench.DeviceCPU {
+		return nil, fmt.Errorf("--device %q: want auto, gpu or cpu", f.device)
 	}
 	if f.metricsPort < 0 || f.metricsPort > 65535 {
 		return nil, fmt.Errorf("--metrics-port %d outside [0,65535]", f.metricsPort)
@@ -444,6 +449,26 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 	if err != nil {
 		return err
 	}
+	devName, closeDev, err := bench.UseDevice(ctx, w.f.device, run, bench.Env{Rank: w.info.Rank, World: w.info.WorldSize, Logger: w.log}, w.info.LocalRank)
+	if errors.Is(err, bench.ErrDevice) {
+		return usageError{err}
+	} else if err != nil {
+		return fmt.Errorf("device: %w", err)
+	}
+	defer func() {
+		if cerr := closeDev(); cerr != nil {
+			w.log.Warn("closing the device", "err", cerr)
+		}
+	}()
+	names, err := train.GatherBytes(ctx, comm, []byte(devName))
+	if err != nil {
+		return fmt.Errorf("device names: %w", err)
+	}
+	for r, n := range names {
+		if r < len(w.result.Devices) {
+			w.result.Devices[r] = string(n)
+		}
+	}
 	tc := run.Train
 	tc.CheckpointDir = filepath.Join(w.out, "checkpoint")
 	tc.Resume = w.f.resume
@@ -482,7 +507,7 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 		errs := []error{
 			w.mllog.LogSubmission(metrics.Submission{Benchmark: w.b.Name, Org: "scibench", Division: div,
 				Version: metrics.SubmissionVersion(w.b.Name, version), GitCommit: gitCommit(), Status: "research",
-				Platform: runtime.GOOS + "/" + runtime.GOARCH + " cpu", POCName: "scibench", POCEmail: "scibench@localhost"}),
+				Platform: runtime.GOOS + "/" + runtime.GOARCH + " " + devName, POCName: "scibench", POCEmail: "scibench@localhost"}),
 			w.mllog.LogInit(metrics.RunInit{Ranks: w.info.WorldSize, Nodes: max(1, len(w.info.Hosts)),
 				Seed: w.common.Seed, GlobalBatchSize: tc.GlobalBatch, TrainSamples: run.TrainSamples,
 				EvalSamples: run.EvalSamples, OptName: run.Optimizer.Name(), OptBaseLearningRate: run.Optimizer.LR()}),

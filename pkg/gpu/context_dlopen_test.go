@@ -595,3 +595,82 @@ func TestOpenNoGPULogsOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAsyncCopiesAtOffsetsAcrossStreams copies a device range into the
+// middle of a pinned buffer on a second stream that waits for an event
+// of the first, as the GPU engine streams gradients to the host.
+func TestAsyncCopiesAtOffsetsAcrossStreams(t *testing.T) {
+	for _, polls := range []int32{0, 5} {
+		f := openFake(t)
+		f.setStreamPolls(polls)
+		c := mustOpen(t, Config{})
+		const n = 64
+		src, err := c.HostAlloc(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst, err := c.HostAlloc(3 * n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range src.Bytes() {
+			src.Bytes()[i] = byte(i*7 + 1)
+		}
+		clear(dst.Bytes())
+		dev, err := c.Alloc(2 * n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compute, err := c.NewStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		copier, err := c.NewStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := c.NewEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// device bytes [n/2, n/2+n) ← src; then host bytes [n, 2n) ← those
+		if err := compute.CopyHtoDAsyncAt(dev.At(n/2), src, 0, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := ev.Record(compute); err != nil {
+			t.Fatal(err)
+		}
+		if err := copier.WaitEvent(ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := copier.CopyDtoHAsyncAt(dst, n, dev.At(n/2), n); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := copier.Synchronize(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		want := append(append(make([]byte, n), src.Bytes()...), make([]byte, n)...)
+		if !bytes.Equal(dst.Bytes(), want) {
+			t.Fatalf("polls %d: offset copy through two streams differs", polls)
+		}
+		for _, bad := range []struct {
+			what string
+			err  error
+		}{
+			{"device range past the end", copier.CopyDtoHAsyncAt(dst, 0, dev.At(n+n/2+1), n)},
+			{"host range past the end", copier.CopyDtoHAsyncAt(dst, 2*n+1, dev.At(0), n)},
+			{"negative offset", copier.CopyHtoDAsyncAt(dev.At(0), src, -1, n)},
+		} {
+			if bad.err == nil {
+				t.Errorf("polls %d: %s accepted", polls, bad.what)
+			}
+		}
+		for _, free := range []func() error{ev.Destroy, compute.Destroy, copier.Destroy, src.Free, dst.Free, dev.Free} {
+			if err := free(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -163,7 +163,8 @@ func matrixSpan(rows, cols, ld int) int {
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
 // with the arguments of blas.Sgemm (the CPU engine's): op(A) is m×k, op(B)
 // k×n, C m×n, and lda, ldb, ldc are row strides in elements. It is queued
-// on the handle's stream.
+// on the handle's stream. Each matrix starts at the start of its buffer;
+// SgemmPtr takes addresses inside buffers.
 //
 // cuBLAS is column-major. A row-major matrix with stride ld is the same
 // memory as its transpose stored column-major with the same ld, so
@@ -175,6 +176,21 @@ func matrixSpan(rows, cols, ld int) int {
 // called; errors name the device and the shapes.
 func (b *Blas) Sgemm(transA, transB bool, m, n, k int, alpha float32, a *Buffer, lda int, bm *Buffer, ldb int,
 	beta float32, cm *Buffer, ldc int) error {
+	return b.SgemmPtr(transA, transB, m, n, k, alpha, ptrOf(a), lda, ptrOf(bm), ldb, beta, ptrOf(cm), ldc)
+}
+
+// ptrOf is the address of the start of b (Null for nil).
+func ptrOf(b *Buffer) Ptr {
+	if b == nil {
+		return Null
+	}
+	return b.At(0)
+}
+
+// SgemmPtr is Sgemm on matrices that start at addresses inside buffers
+// (Buffer.At): each matrix must lie within its buffer.
+func (b *Blas) SgemmPtr(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda int, bm Ptr, ldb int,
+	beta float32, cm Ptr, ldc int) error {
 	c := b.c
 	if err := c.own("cuBLAS handle", b); err != nil {
 		return err
@@ -208,19 +224,22 @@ func (b *Blas) Sgemm(transA, transB bool, m, n, k int, alpha float32, a *Buffer,
 	}
 	for _, x := range []struct {
 		name       string
-		buf        *Buffer
+		p          Ptr
 		rows, cols int
 		ld         int
 	}{{"A", a, ar, ac, lda}, {"B", bm, br, bc, ldb}, {"C", cm, m, n, ldc}} {
 		span := matrixSpan(x.rows, x.cols, x.ld)
-		if span == 0 && x.buf == nil {
+		if span == 0 && x.p.b == nil {
 			continue // an empty matrix may be nil
 		}
-		if err := c.own("matrix "+x.name, x.buf); err != nil {
+		if err := c.own("matrix "+x.name, x.p.b); err != nil {
 			return err
 		}
-		if 4*span > x.buf.size {
-			return bad(fmt.Sprintf("%s (%d×%d, ld %d) needs %d bytes, the buffer has %d", x.name, x.rows, x.cols, x.ld, 4*span, x.buf.size))
+		if x.p.off < 0 || x.p.off%4 != 0 {
+			return bad(fmt.Sprintf("%s starts at byte %d of its buffer (not a float32 boundary)", x.name, x.p.off))
+		}
+		if x.p.off+4*span > x.p.b.size {
+			return bad(fmt.Sprintf("%s (%d×%d, ld %d) needs %d bytes, the buffer has %d from byte %d", x.name, x.rows, x.cols, x.ld, 4*span, x.p.b.size-x.p.off, x.p.off))
 		}
 	}
 	if m == 0 || n == 0 {
@@ -233,12 +252,11 @@ func (b *Blas) Sgemm(transA, transB bool, m, n, k int, alpha float32, a *Buffer,
 	if transB {
 		opB = cublasOpT
 	}
-	var aPtr, bPtr uint64
-	if a != nil {
-		aPtr = a.ptr
-	}
-	if bm != nil {
-		bPtr = bm.ptr
+	addr := func(p Ptr) uint64 {
+		if p.b == nil {
+			return 0
+		}
+		return p.b.ptr + uint64(p.off)
 	}
 	if err := c.enter(); err != nil {
 		return err
@@ -248,8 +266,8 @@ func (b *Blas) Sgemm(transA, transB bool, m, n, k int, alpha float32, a *Buffer,
 	var pin runtime.Pinner
 	pin.Pin(&scal[0])
 	defer pin.Unpin()
-	if r := b.api.sgemm(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0], bPtr, int32(ldb), aPtr, int32(lda),
-		&scal[1], cm.ptr, int32(ldc)); r != cublasSuccess {
+	if r := b.api.sgemm(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0], addr(bm), int32(ldb), addr(a), int32(lda),
+		&scal[1], addr(cm), int32(ldc)); r != cublasSuccess {
 		return fmt.Errorf("%w: %s: %s: %w", ErrCUBLAS, c.where(), shape, &CUBLASError{Call: "cublasSgemm_v2", Status: int(r)})
 	}
 	return nil

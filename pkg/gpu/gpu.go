@@ -162,6 +162,7 @@ type driverAPI struct {
 	eventQuery        func(e uintptr) int32
 	eventElapsed      func(ms *float32, start, end uintptr) int32
 	eventDestroy      func(e uintptr) int32
+	streamWaitEvent   func(s, e uintptr, flags uint32) int32
 
 	// kernel entry points (module.go); a driver without them still opens
 	// a Context, and LoadModule names what is missing.

@@ -97,6 +97,7 @@ func resolve(h uintptr) (*driverAPI, error) {
 		{"cuEventQuery", &api.eventQuery},
 		{"cuEventElapsedTime", &api.eventElapsed},
 		{"cuEventDestroy_v2", &api.eventDestroy},
+		{"cuStreamWaitEvent", &api.streamWaitEvent},
 	}
 	// kernel entry points: a library without them still opens a Context
 	kernel := []struct {

@@ -252,6 +252,18 @@ func (b *Buffer) At(off int) Ptr { return Ptr{b: b, off: off} }
 // Null is the NULL device pointer.
 var Null = Ptr{}
 
+// Add returns the address n bytes further into the same buffer.
+func (p Ptr) Add(n int) Ptr { return Ptr{b: p.b, off: p.off + n} }
+
+// Buffer is the buffer p points into (nil for Null).
+func (p Ptr) Buffer() *Buffer { return p.b }
+
+// Offset is p's byte offset into its buffer.
+func (p Ptr) Offset() int { return p.off }
+
+// IsNull reports whether p is the NULL device pointer.
+func (p Ptr) IsNull() bool { return p.b == nil }
+
 // argSlot is the storage of one packed argument: 8 bytes, 8-aligned, the
 // value in its low bytes (little endian), as cuLaunchKernel reads
 // sizeof(parameter) bytes from each kernelParams pointer.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Stream is a CUDA stream created with CU_STREAM_NON_BLOCKING: work on it
@@ -58,47 +59,55 @@ func (s *Stream) check() error {
 // dst on s (cuMemcpyHtoDAsync_v2). src must not change until the copy is
 // done (Synchronize, or an Event recorded after it).
 func (s *Stream) CopyHtoDAsync(dst *Buffer, src *HostBuffer, n int) error {
-	c := s.c
-	if err := s.check(); err != nil {
+	if err := s.c.own("destination buffer", dst); err != nil {
 		return err
 	}
-	if err := c.own("destination buffer", dst); err != nil {
-		return err
-	}
-	if err := c.own("pinned source buffer", src); err != nil {
-		return err
-	}
-	if err := c.checkCopy("async copy to device", n, dst.size, src.size); err != nil {
-		return err
-	}
-	if n == 0 {
-		return nil
-	}
-	if err := c.enter(); err != nil {
-		return err
-	}
-	defer c.exit()
-	if r := c.api.memcpyHtoDAsync(dst.ptr, src.p, uintptr(n), s.h); r != cudaSuccess {
-		return c.fail("cuMemcpyHtoDAsync_v2", r, fmt.Sprintf("async copy of %d bytes to device", n))
-	}
-	return nil
+	return s.CopyHtoDAsyncAt(dst.At(0), src, 0, n)
 }
 
 // CopyDtoHAsync queues a copy of the first n bytes of src to the start of
 // dst on s (cuMemcpyDtoHAsync_v2). dst holds the data only once the copy
 // is done (Synchronize, or an Event recorded after it).
 func (s *Stream) CopyDtoHAsync(dst *HostBuffer, src *Buffer, n int) error {
+	if err := s.c.own("source buffer", src); err != nil {
+		return err
+	}
+	return s.CopyDtoHAsyncAt(dst, 0, src.At(0), n)
+}
+
+// CopyHtoDAsyncAt queues a copy of n bytes from byte srcOff of src to the
+// device address dst on s; both ranges must lie inside their buffers.
+func (s *Stream) CopyHtoDAsyncAt(dst Ptr, src *HostBuffer, srcOff, n int) error {
+	return s.copyAsync(true, dst, src, srcOff, n)
+}
+
+// CopyDtoHAsyncAt queues a copy of n bytes from the device address src to
+// byte dstOff of dst on s; both ranges must lie inside their buffers.
+func (s *Stream) CopyDtoHAsyncAt(dst *HostBuffer, dstOff int, src Ptr, n int) error {
+	return s.copyAsync(false, src, dst, dstOff, n)
+}
+
+// copyAsync queues one asynchronous copy between device address d and
+// bytes [off, off+n) of pinned buffer h, to the device when toDevice.
+func (s *Stream) copyAsync(toDevice bool, d Ptr, h *HostBuffer, off, n int) error {
 	c := s.c
 	if err := s.check(); err != nil {
 		return err
 	}
-	if err := c.own("pinned destination buffer", dst); err != nil {
+	op, dname, hname := "async copy to host", "source buffer", "pinned destination buffer"
+	if toDevice {
+		op, dname, hname = "async copy to device", "destination buffer", "pinned source buffer"
+	}
+	if err := c.own(dname, d.b); err != nil {
 		return err
 	}
-	if err := c.own("source buffer", src); err != nil {
+	if err := c.own(hname, h); err != nil {
 		return err
 	}
-	if err := c.checkCopy("async copy to host", n, dst.size, src.size); err != nil {
+	if d.off < 0 || off < 0 {
+		return fmt.Errorf("gpu: %s: %s of %d bytes: negative offset (device %d, host %d)", c.where(), op, n, d.off, off)
+	}
+	if err := c.checkCopy(op, n, d.b.size-d.off, h.size-off); err != nil {
 		return err
 	}
 	if n == 0 {
@@ -108,8 +117,36 @@ func (s *Stream) CopyDtoHAsync(dst *HostBuffer, src *Buffer, n int) error {
 		return err
 	}
 	defer c.exit()
-	if r := c.api.memcpyDtoHAsync(dst.p, src.ptr, uintptr(n), s.h); r != cudaSuccess {
+	hp := unsafe.Add(h.p, off)
+	dp := d.b.ptr + uint64(d.off)
+	if toDevice {
+		if r := c.api.memcpyHtoDAsync(dp, hp, uintptr(n), s.h); r != cudaSuccess {
+			return c.fail("cuMemcpyHtoDAsync_v2", r, fmt.Sprintf("async copy of %d bytes to device", n))
+		}
+		return nil
+	}
+	if r := c.api.memcpyDtoHAsync(hp, dp, uintptr(n), s.h); r != cudaSuccess {
 		return c.fail("cuMemcpyDtoHAsync_v2", r, fmt.Sprintf("async copy of %d bytes to host", n))
+	}
+	return nil
+}
+
+// WaitEvent makes the work queued on s after this call wait until e has
+// completed (cuStreamWaitEvent); the host does not wait.
+func (s *Stream) WaitEvent(e *Event) error {
+	c := s.c
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := c.own("event", e); err != nil {
+		return err
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	if r := c.api.streamWaitEvent(s.h, e.h, 0); r != cudaSuccess {
+		return c.fail("cuStreamWaitEvent", r, "stream wait on event")
 	}
 	return nil
 }

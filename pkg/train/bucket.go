@@ -24,6 +24,8 @@ type reducer struct {
 	// parameter arena.
 	opt RangeStepper
 	w   []float32
+	// idle skips every bucket (a device that keeps its gradients).
+	idle bool
 
 	ready atomic.Int64 // lowest offset from which grad is final
 	kick  chan struct{}
@@ -106,6 +108,9 @@ func (r *reducer) loop() {
 }
 
 func (r *reducer) step(ctx context.Context) error {
+	if r.idle {
+		return nil
+	}
 	next := 0
 	for next < len(r.lo) {
 		for next < len(r.lo) && int64(r.lo[next]) >= r.ready.Load() {

@@ -185,6 +185,9 @@ type Config struct {
 	// EnergyUnavailable, when Energy is nil, is why this rank has no meter
 	// ("not available: rapl: ..."); Result.Energy reports it.
 	EnergyUnavailable string
+	// Device, when set, is the accelerator holding the task's model (see
+	// Device); the optimizer must then be its device optimizer.
+	Device Device
 }
 
 // StepReport describes one finished step on one rank.
@@ -384,6 +387,11 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	if cfg.BestFit && best == nil {
 		best = make([]float32, len(a.Data))
 	}
+	if cfg.Device != nil {
+		if err := cfg.Device.PushWeights(ctx); err != nil {
+			return nil, fmt.Errorf("%w: rank %d: weights to the device: %w", ErrTask, rank, err)
+		}
+	}
 	if err := t.checkSync(ctx, "start"); err != nil {
 		return nil, err
 	}
@@ -392,6 +400,8 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	var newEpochs []EpochRecord // this invocation's, for Result.Energy
 
 	red := newReducer(t.comm, a.Grad, cfg.BucketElems, t.t0)
+	// with one worker a device keeps its gradients: nothing to reduce
+	red.idle = cfg.Device != nil && world == 1
 	if rs, ok := t.opt.(RangeStepper); ok {
 		red.opt, red.w = rs, a.Data
 	}
@@ -431,6 +441,11 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			}
 			if cfg.Progress != nil {
 				cfg.Progress(e, s+1, steps)
+			}
+		}
+		if cfg.Device != nil {
+			if err := cfg.Device.PullWeights(ctx); err != nil {
+				return nil, fmt.Errorf("%w: rank %d: weights from the device after epoch %d: %w", ErrTask, rank, e, err)
 			}
 		}
 		if err := t.comm.Barrier(ctx); err != nil {
@@ -519,6 +534,11 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	if cfg.BestFit && hasBest && (len(res.Epochs) == 0 || bestEpoch != res.Epochs[len(res.Epochs)-1].Epoch) {
 		copy(a.Data, best)
 		restored = true
+		if cfg.Device != nil {
+			if err := cfg.Device.PushWeights(ctx); err != nil {
+				return nil, fmt.Errorf("%w: rank %d: best-fit weights to the device: %w", ErrTask, rank, err)
+			}
+		}
 		crit, v := "train_loss", bestLoss
 		if cfg.BestMetric != "" {
 			crit = cfg.BestMetric
@@ -566,7 +586,14 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 // step runs one training step on this rank's sub-block idx.
 func (t *Trainer) step(ctx context.Context, red *reducer, idx []int, info StepInfo, scale float32) (float64, error) {
 	a := t.task.Arena()
-	a.ZeroGrad()
+	if d := t.cfg.Device; d != nil {
+		if err := d.ZeroGrad(); err != nil {
+			return 0, fmt.Errorf("%w: rank %d: %w", ErrTask, info.Rank, err)
+		}
+	}
+	if !red.idle {
+		a.ZeroGrad()
+	}
 	if red.opt != nil {
 		red.opt.BeginStep() // before the reducer goroutine sees this step
 	}
@@ -603,8 +630,15 @@ func (t *Trainer) step(ctx context.Context, red *reducer, idx []int, info StepIn
 	}
 	if red.opt == nil {
 		s = t.now()
-		t.opt.Step(a.Data, a.Grad)
+		if es, ok := t.opt.(ErrStepper); ok {
+			err = es.StepErr(a.Data, a.Grad)
+		} else {
+			t.opt.Step(a.Data, a.Grad)
+		}
 		t.record(phOptimizer, s)
+		if err != nil {
+			return 0, fmt.Errorf("%w: rank %d: optimizer: %w", ErrTask, info.Rank, err)
+		}
 	}
 	return loss, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/nn"
 )
 
@@ -24,6 +25,8 @@ type Arena struct {
 	grad  *devBuf
 	views []View
 	byOff map[int]View
+	// onReady is the gradient-ready hook (SetReadyHook).
+	onReady func(View) error
 }
 
 // NewArena allocates the device twin of host, which must be built, and
@@ -56,6 +59,9 @@ func (a *Arena) Size() int { return a.data.n }
 
 // Views returns the parameters' views, in the host arena's order.
 func (a *Arena) Views() []View { return append([]View(nil), a.views...) }
+
+// View returns the view of host parameter p, checking it belongs here.
+func (a *Arena) View(p *nn.Param) (View, error) { return a.view(p) }
 
 // view returns the view of host parameter p, checking it belongs here.
 func (a *Arena) view(p *nn.Param) (View, error) {
@@ -111,4 +117,24 @@ func (a *Arena) ZeroGrad() error {
 		return fmt.Errorf("gpunn: arena zero gradients: %w", err)
 	}
 	return nil
+}
+
+// Param is the address of element i of view v's parameters.
+func (a *Arena) Param(v View, i int) gpu.Ptr { return a.data.at(v.Offset + i) }
+
+// Grad is the address of element i of view v's gradient.
+func (a *Arena) Grad(v View, i int) gpu.Ptr { return a.grad.at(v.Offset + i) }
+
+// SetReadyHook installs f (nil removes it): layers call it through ready
+// for each parameter whose gradient they have finished queuing in a
+// backward pass, in backward order (Model streams gradients to the host
+// with it).
+func (a *Arena) SetReadyHook(f func(View) error) { a.onReady = f }
+
+// ready reports that v's gradient work of this backward pass is queued.
+func (a *Arena) ready(v View) error {
+	if a.onReady == nil {
+		return nil
+	}
+	return a.onReady(v)
 }

@@ -3,14 +3,13 @@ package gpunn
 import (
 	"fmt"
 
-	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/nn"
 )
 
-// Dense is the device twin of an nn.Dense (y = x·W + b, W In×Out
-// row-major), optionally followed by a ReLU, with W and b living in an
-// Arena's views. Backward accumulates into the arena's gradient views as
-// nn.Dense.Backward does (call Arena.ZeroGrad between steps).
+// Dense is the device twin of an nn.Dense (y = x·W + b over the last axis,
+// W In×Out row-major), optionally followed by a ReLU, with W and b living
+// in an Arena's views. Backward accumulates into the arena's gradient
+// views as nn.Dense.Backward does (call Arena.ZeroGrad between steps).
 type Dense struct {
 	Name    string
 	In, Out int
@@ -21,14 +20,12 @@ type Dense struct {
 	e     *Engine
 	a     *Arena
 	w, b  View
-	rows  int // batch rows of the last Forward
-	x     *gpu.Buffer
-	wcopy *devBuf // W copied out of the arena for cuBLAS (it takes whole buffers)
-	dw    *devBuf // this step's weight gradient, added into the arena
+	rows  int // rows of the last Forward
+	shape []int
+	x     Tensor
 	y     *devBuf // output (after the ReLU when ReLU)
 	dz    *devBuf // gradient before the ReLU
 	dx    *devBuf
-	cap   int // rows the activation buffers hold
 }
 
 // NewDense mirrors host, whose parameters must be in a's host arena.
@@ -47,12 +44,6 @@ func (e *Engine) NewDense(a *Arena, host *nn.Dense, relu bool) (*Dense, error) {
 	if d.w.Len != d.In*d.Out || d.b.Len != d.Out {
 		return nil, fmt.Errorf("gpunn: %s: Dense %s: kernel %d and bias %d values for %d→%d", e.where(), d.Name, d.w.Len, d.b.Len, d.In, d.Out)
 	}
-	if d.wcopy, err = e.alloc("Dense "+d.Name+" weights", d.w.Len, 4, false); err != nil {
-		return nil, err
-	}
-	if d.dw, err = e.alloc("Dense "+d.Name+" weight gradient", d.w.Len, 4, false); err != nil {
-		return nil, err
-	}
 	return d, nil
 }
 
@@ -60,98 +51,86 @@ func (d *Dense) fail(what string, err error) error {
 	return fmt.Errorf("gpunn: Dense %s %s: %w", d.Name, what, err)
 }
 
-// ensure sizes the activation buffers for rows rows.
-func (d *Dense) ensure(rows int) error {
-	if rows <= d.cap {
-		return nil
+// Forward queues y = x·W + b (then the ReLU) over the last axis of x
+// ([..., In]) and returns y ([..., Out], valid until the next Forward). x
+// must stay unchanged until Backward.
+func (d *Dense) Forward(x Tensor, _ bool) (Tensor, error) {
+	if x.IsNil() || len(x.Shape) < 2 || x.Shape[len(x.Shape)-1] != d.In {
+		return Tensor{}, fmt.Errorf("gpunn: %s: Dense %s forward: input shape %v, want [N, ..., %d]", d.e.where(), d.Name, x.Shape, d.In)
 	}
-	var err error
-	name := "Dense " + d.Name
-	if d.y, err = d.e.alloc(name+" output", rows*d.Out, 4, false); err != nil {
-		return err
+	rows := x.Len() / d.In
+	e, name := d.e, "Dense "+d.Name
+	if err := e.fits(name+" forward", "input", x); err != nil {
+		return Tensor{}, err
 	}
-	if d.dz, err = d.e.alloc(name+" output gradient", rows*d.Out, 4, false); err != nil {
-		return err
+	if err := e.grow(&d.y, name+" output", rows*d.Out, 4); err != nil {
+		return Tensor{}, err
 	}
-	if d.dx, err = d.e.alloc(name+" input gradient", rows*d.In, 4, false); err != nil {
-		return err
+	if err := e.bl.SgemmPtr(false, false, rows, d.Out, d.In, 1, x.P, d.In, d.a.Param(d.w, 0), d.Out, 0, d.y.at(0), d.Out); err != nil {
+		return Tensor{}, d.fail("forward", err)
 	}
-	d.cap = rows
-	return nil
-}
-
-// Forward queues y = x·W + b (then the ReLU) for rows rows of x (rows×In
-// float32s, row-major, from the start of x) and returns the output buffer
-// (rows×Out, valid until the next Forward with more rows). x must stay
-// unchanged until Backward.
-func (d *Dense) Forward(x *gpu.Buffer, rows int) (*gpu.Buffer, error) {
-	if x == nil || rows <= 0 || x.Size() < 4*rows*d.In {
-		size := 0
-		if x != nil {
-			size = x.Size()
-		}
-		return nil, fmt.Errorf("gpunn: %s: Dense %s forward: input of %d bytes for %d rows of %d", d.e.where(), d.Name, size, rows, d.In)
-	}
-	if err := d.ensure(rows); err != nil {
-		return nil, err
-	}
-	e, data := d.e, d.a.data
-	if err := e.launch("scale_f32", d.w.Len, d.wcopy.at(0), data.at(d.w.Offset), float32(1), d.w.Len); err != nil {
-		return nil, d.fail("forward (weight copy)", err)
-	}
-	y := d.y.buf
-	if err := e.bl.Sgemm(false, false, rows, d.Out, d.In, 1, x, d.In, d.wcopy.buf, d.Out, 0, y, d.Out); err != nil {
-		return nil, d.fail("forward", err)
-	}
-	if err := e.launch("bias_add_rows_f32", rows*d.Out, d.y.at(0), data.at(d.b.Offset), rows, d.Out); err != nil {
-		return nil, d.fail("forward (bias)", err)
+	if err := e.launch("bias_add_rows_f32", rows*d.Out, d.y.at(0), d.a.Param(d.b, 0), rows, d.Out); err != nil {
+		return Tensor{}, d.fail("forward (bias)", err)
 	}
 	if d.ReLU {
 		if err := e.launch("relu_fwd_f32", rows*d.Out, d.y.at(0), d.y.at(0), rows*d.Out); err != nil {
-			return nil, d.fail("forward (ReLU)", err)
+			return Tensor{}, d.fail("forward (ReLU)", err)
 		}
 	}
 	d.x, d.rows = x, rows
-	return y, nil
+	d.shape = append(d.shape[:0], x.Shape...)
+	d.shape[len(d.shape)-1] = d.Out
+	return d.y.tensor(d.shape...), nil
 }
 
-// Backward queues the gradients for dy (rows×Out of the last Forward):
+// Backward queues the gradients for dy (the shape of the last output):
 // the bias and weight gradients are added into the arena, and the input
-// gradient (rows×In) is returned, or nil with NoInputGrad.
-func (d *Dense) Backward(dy *gpu.Buffer) (*gpu.Buffer, error) {
-	if d.x == nil {
-		return nil, fmt.Errorf("gpunn: %s: Dense %s backward before forward", d.e.where(), d.Name)
+// gradient is returned, or a nil Tensor with NoInputGrad.
+func (d *Dense) Backward(dy Tensor) (Tensor, error) {
+	if d.x.IsNil() {
+		return Tensor{}, fmt.Errorf("gpunn: %s: Dense %s backward before forward", d.e.where(), d.Name)
 	}
 	n := d.rows
-	if dy == nil || dy.Size() < 4*n*d.Out {
-		size := 0
-		if dy != nil {
-			size = dy.Size()
-		}
-		return nil, fmt.Errorf("gpunn: %s: Dense %s backward: output gradient of %d bytes for %d rows of %d", d.e.where(), d.Name, size, n, d.Out)
+	if dy.IsNil() || dy.Len() != n*d.Out {
+		return Tensor{}, fmt.Errorf("gpunn: %s: Dense %s backward: output gradient of shape %v for %d rows of %d", d.e.where(), d.Name, dy.Shape, n, d.Out)
 	}
-	e, grad := d.e, d.a.grad
-	dz := dy
+	e, name := d.e, "Dense "+d.Name
+	if err := e.fits(name+" backward", "output gradient", dy); err != nil {
+		return Tensor{}, err
+	}
+	dz := dy.P
 	if d.ReLU {
-		if err := e.launch("relu_bwd_f32", n*d.Out, d.dz.at(0), dy.At(0), d.y.at(0), n*d.Out); err != nil {
-			return nil, d.fail("backward (ReLU)", err)
+		if err := e.grow(&d.dz, name+" output gradient", n*d.Out, 4); err != nil {
+			return Tensor{}, err
 		}
-		dz = d.dz.buf
+		if err := e.launch("relu_bwd_f32", n*d.Out, d.dz.at(0), dy.P, d.y.at(0), n*d.Out); err != nil {
+			return Tensor{}, d.fail("backward (ReLU)", err)
+		}
+		dz = d.dz.at(0)
 	}
-	if err := e.launch("bias_grad_rows_f32", d.Out, grad.at(d.b.Offset), dz.At(0), n, d.Out); err != nil {
-		return nil, d.fail("backward (bias gradient)", err)
+	if err := e.launch("bias_grad_rows_f32", d.Out, d.a.Grad(d.b, 0), dz, n, d.Out); err != nil {
+		return Tensor{}, d.fail("backward (bias gradient)", err)
 	}
-	if err := e.bl.Sgemm(true, false, d.In, d.Out, n, 1, d.x, d.In, dz, d.Out, 0, d.dw.buf, d.Out); err != nil {
-		return nil, d.fail("backward (weight gradient)", err)
+	// dW += xᵀ·dz, accumulated by cuBLAS (beta 1)
+	if err := e.bl.SgemmPtr(true, false, d.In, d.Out, n, 1, d.x.P, d.In, dz, d.Out, 1, d.a.Grad(d.w, 0), d.Out); err != nil {
+		return Tensor{}, d.fail("backward (weight gradient)", err)
 	}
-	if err := e.launch("axpy_f32", d.w.Len, grad.at(d.w.Offset), float32(1), d.dw.at(0), d.w.Len); err != nil {
-		return nil, d.fail("backward (weight gradient accumulation)", err)
+	dx := Tensor{}
+	if !d.NoInputGrad {
+		if err := e.grow(&d.dx, name+" input gradient", n*d.In, 4); err != nil {
+			return Tensor{}, err
+		}
+		if err := e.bl.SgemmPtr(false, true, n, d.In, d.Out, 1, dz, d.Out, d.a.Param(d.w, 0), d.Out, 0, d.dx.at(0), d.In); err != nil {
+			return Tensor{}, d.fail("backward (input gradient)", err)
+		}
+		dx = d.dx.tensor(d.x.Shape...)
 	}
-	if d.NoInputGrad {
-		return nil, nil
+	// after the last read of W
+	if err := d.a.ready(d.w); err != nil {
+		return Tensor{}, err
 	}
-	if err := e.bl.Sgemm(false, true, n, d.In, d.Out, 1, dz, d.Out, d.wcopy.buf, d.Out, 0, d.dx.buf, d.In); err != nil {
-		return nil, d.fail("backward (input gradient)", err)
+	if err := d.a.ready(d.b); err != nil {
+		return Tensor{}, err
 	}
-	return d.dx.buf, nil
+	return dx, nil
 }

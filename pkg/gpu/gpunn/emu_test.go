@@ -5,7 +5,6 @@ package gpunn
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/scibench/scibench/pkg/gpu"
@@ -17,52 +16,9 @@ import (
 // thread a POSIX thread; a fake libnvrtc; a libcublas computing SGEMM
 // with naive loops), built from ../testdata with testutil's GPU kit.
 
-var emu struct {
-	once                sync.Once
-	dir                 string
-	cuda, nvrtc, cublas string
-	skip                string
-	err                 error
-}
-
-// buildEmu builds the three fake libraries once per test binary.
-func buildEmu(t testing.TB) {
-	emu.once.Do(func() {
-		cc, cxx, missing := testutil.Compilers()
-		if missing != "" {
-			emu.skip = missing
-			return
-		}
-		if emu.dir, emu.err = os.MkdirTemp("", "scibench-gpunn-emu-"); emu.err != nil {
-			return
-		}
-		td, _ := filepath.Abs(filepath.Join("..", "testdata"))
-		objs, err := testutil.EmulatorObjects(cxx, emu.dir, td)
-		if err != nil {
-			emu.err = err
-			return
-		}
-		if emu.cuda, emu.err = testutil.LinkEmulatedCuda(cc, cxx, emu.dir, td, objs); emu.err != nil {
-			return
-		}
-		if emu.nvrtc, emu.err = testutil.BuildCLib(cc, emu.dir, td, "fakenvrtc.c"); emu.err != nil {
-			return
-		}
-		emu.cublas, emu.err = testutil.BuildCLib(cc, emu.dir, td, "fakecublas.c")
-	})
-	if emu.skip != "" {
-		t.Skip(emu.skip)
-	}
-	if emu.err != nil {
-		t.Fatalf("building the kernel emulator: %v", emu.err)
-	}
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if emu.dir != "" {
-		os.RemoveAll(emu.dir)
-	}
+	testutil.RemoveEmulator()
 	os.Exit(code)
 }
 
@@ -70,10 +26,16 @@ func TestMain(m *testing.M) {
 // a stream and a cuBLAS handle; everything is closed at the end of t.
 func emulated(t *testing.T) Config {
 	t.Helper()
-	buildEmu(t)
-	t.Setenv(gpu.LibEnv, emu.cuda)
-	t.Setenv(gpu.NVRTCLibEnv, emu.nvrtc)
-	t.Setenv(gpu.CUBLASLibEnv, emu.cublas)
+	cuda, nvrtc, cublas, skip, err := testutil.EmulatedDriver(filepath.Join("..", "testdata"))
+	if skip != "" {
+		t.Skip(skip)
+	}
+	if err != nil {
+		t.Fatalf("building the kernel emulator: %v", err)
+	}
+	t.Setenv(gpu.LibEnv, cuda)
+	t.Setenv(gpu.NVRTCLibEnv, nvrtc)
+	t.Setenv(gpu.CUBLASLibEnv, cublas)
 	c, err := gpu.Open(gpu.Config{})
 	if err != nil {
 		t.Fatal(err)

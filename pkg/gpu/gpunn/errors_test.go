@@ -72,27 +72,27 @@ func TestBadInputIsAnError(t *testing.T) {
 			}
 		}
 	}
-	_, err = d.Backward(small.buf)
+	_, err = d.Backward(small.tensor(3))
 	mustFail("backward before forward", err, "Dense fc.kernel")
-	_, err = d.Forward(small.buf, 2)
-	mustFail("forward with a short input", err, "Dense fc.kernel", "2 rows")
-	_, err = d.Forward(nil, 1)
+	_, err = d.Forward(small.tensor(2, 4), true)
+	mustFail("forward with a short input", err, "Dense fc.kernel", "shape [2 4] needs 32 bytes")
+	_, err = d.Forward(Tensor{}, true)
 	mustFail("forward with nil input", err, "Dense fc.kernel")
 	x, err := e.alloc("x", 8, 4, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Forward(x.buf, 2); err != nil {
+	if _, err := d.Forward(x.tensor(2, 4), true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = d.Backward(small.buf)
+	_, err = d.Backward(small.tensor(2, 3))
 	mustFail("backward with a short gradient", err, "Dense fc.kernel")
-	_, _, err = e.NewMSE().Loss(ctx, small.buf, x.buf, 2, 3)
+	_, _, err = e.NewMSE().Loss(ctx, small.tensor(2, 3), x.tensor(2, 3))
 	mustFail("MSE with a short prediction", err, "MSE")
 	mustFail("upload of the wrong length", a.Upload(ctx, make([]float32, 3)), "arena parameters")
 	mustFail("download of the wrong length", a.Download(ctx, make([]float32, 3)), "arena parameters")
-	_, err = e.NewAdamax(a, optim.AdamConfig{LR: -1})
-	mustFail("Adamax with a negative LR", err, "Adamax")
+	_, err = e.NewOptimizer(a, optim.NewAdamax(5, optim.AdamConfig{}), OptimizerConfig{})
+	mustFail("Adamax of the wrong size", err, "Adamax", "5 values")
 	if err := e.Synchronize(ctx); err != nil {
 		t.Fatal(err)
 	}

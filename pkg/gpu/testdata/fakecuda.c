@@ -355,6 +355,18 @@ int cuEventRecord(struct event *e, struct stream *s) {
 	unlock();
 	return rc;
 }
+/* The emulator runs kernels at launch, so what an event waits for is done
+   once its stream has been polled idle: waiting flushes that stream. */
+int cuStreamWaitEvent(struct stream *s, struct event *e, unsigned int flags) {
+	lock();
+	int rc = enter("cuStreamWaitEvent", 1);
+	if (rc == OK) rc = check_stream(s);
+	if (rc == OK) rc = check_event(e);
+	if (rc == OK && flags != 0) rc = INVALID_VALUE;
+	if (rc == OK && e->recorded && !e->done && e->s->polls >= 0) { e->s->polls = 0; poll_stream(e->s); }
+	unlock();
+	return rc;
+}
 int cuEventQuery(struct event *e) {
 	lock();
 	int rc = enter("cuEventQuery", 1);

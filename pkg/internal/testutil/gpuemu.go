@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/scibench/scibench/kernels"
 )
@@ -130,3 +131,53 @@ func BuildCLib(cc, dir, testdata, src string, defs ...string) (string, error) {
 }
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
+
+// emuLibs caches the emulated driver of this test binary.
+var emuLibs struct {
+	once                sync.Once
+	dir                 string
+	cuda, nvrtc, cublas string
+	skip                string
+	err                 error
+}
+
+// EmulatedDriver builds, once per test binary, the three fake libraries
+// of the emulated device from testdata (pkg/gpu/testdata): a libcuda whose
+// launches run the kernels compiled for the host, a fake libnvrtc and a
+// libcublas with naive SGEMM. It returns their paths, for gpu.LibEnv,
+// gpu.NVRTCLibEnv and gpu.CUBLASLibEnv; skip says why they cannot be
+// built here (no compiler). Call RemoveEmulator from TestMain.
+func EmulatedDriver(testdata string) (cuda, nvrtc, cublas, skip string, err error) {
+	e := &emuLibs
+	e.once.Do(func() {
+		cc, cxx, missing := Compilers()
+		if missing != "" {
+			e.skip = missing
+			return
+		}
+		if e.dir, e.err = os.MkdirTemp("", "scibench-gpu-emu-"); e.err != nil {
+			return
+		}
+		td, _ := filepath.Abs(testdata)
+		objs, err := EmulatorObjects(cxx, e.dir, td)
+		if err != nil {
+			e.err = err
+			return
+		}
+		if e.cuda, e.err = LinkEmulatedCuda(cc, cxx, e.dir, td, objs); e.err != nil {
+			return
+		}
+		if e.nvrtc, e.err = BuildCLib(cc, e.dir, td, "fakenvrtc.c"); e.err != nil {
+			return
+		}
+		e.cublas, e.err = BuildCLib(cc, e.dir, td, "fakecublas.c")
+	})
+	return e.cuda, e.nvrtc, e.cublas, e.skip, e.err
+}
+
+// RemoveEmulator deletes what EmulatedDriver built.
+func RemoveEmulator() {
+	if emuLibs.dir != "" {
+		os.RemoveAll(emuLibs.dir)
+	}
+}

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 
+	"github.com/scibench/scibench/pkg/gpu/gpunn"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
 )
@@ -79,6 +80,9 @@ type Earthquake struct {
 	l1    *nn.LSTM
 	l2    *nn.LSTM
 	n, t  int // batch and steps of the last Forward
+
+	dev          *gpunn.Model // UseDevice
+	devL1, devL2 *gpunn.LSTM
 }
 
 var _ Model = (*Earthquake)(nil)
@@ -118,6 +122,10 @@ func NewEarthquake(cfg EarthquakeConfig) (*Earthquake, error) {
 func (m *Earthquake) SetMaskKey(key uint64, first int) {
 	m.l1.SetMaskKey(nn.MixKey(key, 1), first)
 	m.l2.SetMaskKey(nn.MixKey(key, 2), first)
+	if m.dev != nil {
+		m.devL1.SetMaskKey(nn.MixKey(key, 1), first)
+		m.devL2.SetMaskKey(nn.MixKey(key, 2), first)
+	}
 }
 
 // Config returns the resolved configuration.
@@ -146,6 +154,9 @@ func (m *Earthquake) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tenso
 		return nil, fmt.Errorf("%w: earthquake input shape %v, want [N, T>0, %d]", ErrInput, x.Shape, m.cfg.Inputs)
 	}
 	m.n, m.t = x.Shape[0], x.Shape[1]
+	if m.dev != nil {
+		return m.dev.Forward(inputs, train)
+	}
 	return m.net.Forward(x, train), nil
 }
 
@@ -153,6 +164,9 @@ func (m *Earthquake) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tenso
 func (m *Earthquake) Backward(dout *tensor.Tensor) error {
 	if dout == nil || len(dout.Shape) != 2 || dout.Shape[0] != m.n || dout.Shape[1] != m.cfg.Outputs || len(dout.Data) != dout.Len() || m.t == 0 {
 		return fmt.Errorf("%w: earthquake dout must be [%d, %d] after Forward", ErrInput, m.n, m.cfg.Outputs)
+	}
+	if m.dev != nil {
+		return m.dev.Backward(dout)
 	}
 	m.net.Backward(dout)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/scibench/scibench/pkg/gpu/gpunn"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
 )
@@ -121,6 +122,7 @@ type ResNet struct {
 	convs []*nn.Conv2D
 	bns   []*nn.BatchNorm
 	out   *tensor.Tensor
+	dev   *gpunn.Model // UseDevice
 }
 
 // NewResNet builds and initialises the model (convs kaiming-normal with
@@ -281,6 +283,11 @@ func (m *ResNet) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tensor, e
 	if err := m.CheckInput(inputs[0].Shape); err != nil {
 		return nil, err
 	}
+	if m.dev != nil {
+		out, err := m.dev.Forward(inputs, train)
+		m.out = out
+		return out, err
+	}
 	m.out = m.fc.Forward(m.body.Forward(inputs[0], train), train)
 	return m.out, nil
 }
@@ -293,6 +300,9 @@ func (m *ResNet) Backward(dout *tensor.Tensor) error {
 	}
 	if !slices.Equal(dout.Shape, m.out.Shape) || len(dout.Data) != len(m.out.Data) {
 		return fmt.Errorf("%w: resnet: gradient %v, want %v", ErrInput, dout.Shape, m.out.Shape)
+	}
+	if m.dev != nil {
+		return m.dev.Backward(dout)
 	}
 	m.body.Backward(m.fc.Backward(dout))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/scibench/scibench/pkg/gpu/gpunn"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
 )
@@ -71,6 +72,7 @@ type UNet struct {
 	dskip []*tensor.Tensor // concat path of dL/dskip[l]
 	gsum  []tensor.Tensor  // dL/dskip[l] = pool path + concat path
 	out   *tensor.Tensor   // last Forward's output
+	dev   *gpunn.Model     // UseDevice
 }
 
 // NewUNet builds and initialises the model (he_normal weights, zero biases)
@@ -202,6 +204,11 @@ func (m *UNet) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tensor, err
 	if err := m.CheckInput(x.Shape); err != nil {
 		return nil, err
 	}
+	if m.dev != nil {
+		out, err := m.dev.Forward(inputs, train)
+		m.out = out
+		return out, err
+	}
 	L := m.cfg.Levels
 	for l := 0; l < L; l++ {
 		m.skips[l] = m.down[l].Forward(x, train)
@@ -225,6 +232,9 @@ func (m *UNet) Backward(dout *tensor.Tensor) error {
 	}
 	if !slices.Equal(dout.Shape, m.out.Shape) || len(dout.Data) != len(m.out.Data) {
 		return fmt.Errorf("%w: unet: gradient %v, want %v", ErrInput, dout.Shape, m.out.Shape)
+	}
+	if m.dev != nil {
+		return m.dev.Backward(dout)
 	}
 	L := m.cfg.Levels
 	d := m.head.Backward(dout)

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 
+	"github.com/scibench/scibench/pkg/gpu/gpunn"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
 )
@@ -77,6 +78,7 @@ type Uno struct {
 	cat         tensor.Tensor
 	dcell, ddrg tensor.Tensor
 	drops       []*nn.Dropout
+	dev         *gpunn.Model // UseDevice
 }
 
 var _ Model = (*Uno)(nil)
@@ -178,6 +180,9 @@ func (m *Uno) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tensor, erro
 	if c.Shape[0] != d.Shape[0] {
 		return nil, fmt.Errorf("%w: uno cell batch %d, drug batch %d", ErrInput, c.Shape[0], d.Shape[0])
 	}
+	if m.dev != nil {
+		return m.dev.Forward(inputs, train)
+	}
 	n := c.Shape[0]
 	yc := m.cell.Forward(c, train)
 	yd := m.drug.Forward(d, train)
@@ -193,6 +198,9 @@ func (m *Uno) Forward(inputs []*tensor.Tensor, train bool) (*tensor.Tensor, erro
 
 // Backward propagates dL/dout [N, 1] through the head and both towers.
 func (m *Uno) Backward(dout *tensor.Tensor) error {
+	if m.dev != nil {
+		return m.dev.Backward(dout)
+	}
 	if dout == nil || len(dout.Shape) != 2 || dout.Shape[1] != 1 || len(m.cat.Shape) != 2 || dout.Shape[0] != m.cat.Shape[0] || len(dout.Data) != dout.Len() {
 		return fmt.Errorf("%w: uno dout must be [%d, 1] after Forward", ErrInput, m.cat.Shape[0])
 	}

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/scibench/scibench/pkg/bench/cloudmask"
+	"github.com/scibench/scibench/pkg/bench/earthquake"
+	"github.com/scibench/scibench/pkg/bench/stemdl"
+	"github.com/scibench/scibench/pkg/bench/uno"
+	"github.com/scibench/scibench/pkg/gpu"
+	"github.com/scibench/scibench/pkg/gpu/gpunn"
+	"github.com/scibench/scibench/pkg/optim"
+)
+
+// Device modes of UseDevice (scibench run --device).
+const (
+	DeviceAuto = "auto" // the GPU of this worker when one is found, else the CPU
+	DeviceGPU  = "gpu"  // the GPU, or an error
+	DeviceCPU  = "cpu"  // the CPU engine
+)
+
+// ErrDevice reports a --device the machine cannot honour (exit code 2).
+var ErrDevice = errors.New("bench: device")
+
+// deviceModel is a model that can move its training to a GPU engine.
+type deviceModel interface {
+	UseDevice(e *gpunn.Engine, cfg gpunn.ModelConfig) (*gpunn.Model, error)
+}
+
+// UseDevice moves run's model and optimizer to the GPU of this worker
+// (local rank localRank, under CUDA_VISIBLE_DEVICES) when mode allows and
+// one is usable, and returns the device's name ("cpu" otherwise) and a
+// function that frees it after the run. With mode auto, a machine without
+// a GPU, NVRTC or cuBLAS falls back to the CPU engine with one log line
+// saying why; with mode gpu that is an ErrDevice.
+//
+// On the GPU, run.Optimizer becomes its device twin (gpunn.Optimizer) and
+// run.Train.Device the device model; with more than one worker the model
+// streams each finished gradient to the host for the all-reduce.
+func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank int) (string, func() error, error) {
+	nop := func() error { return nil }
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	switch mode {
+	case DeviceCPU:
+		return "cpu", nop, nil
+	case DeviceAuto, DeviceGPU, "":
+	default:
+		return "", nil, fmt.Errorf("%w: --device %q: want auto, gpu or cpu", ErrDevice, mode)
+	}
+	var model any
+	switch t := run.Task.(type) {
+	case *earthquake.Task:
+		model = t.Model()
+	case *uno.Task:
+		model = t.Model()
+	case *cloudmask.Task:
+		model = t.Model()
+	case *stemdl.Task:
+		model = t.Model()
+	}
+	dm, ok := model.(deviceModel)
+	if !ok {
+		if mode == DeviceGPU {
+			return "", nil, fmt.Errorf("%w: the %T task has no GPU engine", ErrDevice, run.Task)
+		}
+		return "cpu", nop, nil
+	}
+	hostOpt, ok := run.Optimizer.(optim.Optimizer)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: optimizer %s has no GPU twin", ErrDevice, run.Optimizer.Name())
+	}
+	fallback := func(why error) (string, func() error, error) {
+		if mode == DeviceGPU {
+			return "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, why)
+		}
+		log.Info("using the CPU engine", "reason", why.Error())
+		return "cpu", nop, nil
+	}
+	c, err := gpu.Open(gpu.Config{LocalRank: localRank, Logger: log})
+	if errors.Is(err, gpu.ErrNoGPU) {
+		if mode == DeviceGPU {
+			return "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, err)
+		}
+		return "cpu", nop, nil // Open logged the line
+	} else if err != nil {
+		return "", nil, err
+	}
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
+	}
+	closers = append(closers, c.Close)
+	fail := func(err error) (string, func() error, error) {
+		return "", nil, errors.Join(err, closeAll())
+	}
+	m, err := c.LoadKernels(gpu.KernelConfig{})
+	if errors.Is(err, gpu.ErrNoNVRTC) {
+		_ = closeAll()
+		return fallback(err)
+	} else if err != nil {
+		return fail(err)
+	}
+	s, err := c.NewStream()
+	if err != nil {
+		return fail(err)
+	}
+	bl, err := c.NewBlas(s, gpu.BlasConfig{})
+	if errors.Is(err, gpu.ErrNoCUBLAS) {
+		_ = closeAll()
+		return fallback(err)
+	} else if err != nil {
+		return fail(err)
+	}
+	e, err := gpunn.New(gpunn.Config{Context: c, Module: m, Stream: s, Blas: bl})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, e.Free)
+	multi := env.World > 1
+	dev, err := dm.UseDevice(e, gpunn.ModelConfig{StreamGrads: multi, Context: ctx})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, dev.Close)
+	o, err := e.NewOptimizer(dev.DeviceArena(), hostOpt, gpunn.OptimizerConfig{GradsOnHost: multi,
+		Scale: float32(1 / float64(run.Train.GlobalBatch)), Context: ctx})
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, o.Free)
+	run.Optimizer = o
+	run.Train.Device = dev
+	d := c.Device()
+	name := fmt.Sprintf("cuda:%d %s", d.Index, d.Name)
+	log.Info("using the GPU engine", "device", name, "compute_capability", fmt.Sprintf("%d.%d", d.Major, d.Minor),
+		"kernels", m.Arch(), "stream_gradients", multi)
+	return name, closeAll, nil
+}
