@@ -233,3 +233,7 @@ func (l *BatchNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	l.Gamma.MarkReady()
 	return dx
 }
+
+// Config returns the layer's configuration (Act as built; the field Act
+// may have changed since).
+func (l *BatchNorm) Config() BatchNormConfig { return l.cfg }

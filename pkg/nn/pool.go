@@ -112,3 +112,6 @@ func (l *MaxPool2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	return dx
 }
+
+// Config returns the layer's configuration.
+func (l *MaxPool2D) Config() MaxPool2DConfig { return l.cfg }

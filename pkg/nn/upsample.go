@@ -91,3 +91,6 @@ func (l *Upsample2D) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	return dx
 }
+
+// Scale returns the upsampling factor.
+func (l *Upsample2D) Scale() int { return l.scale }

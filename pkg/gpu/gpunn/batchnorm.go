@@ -3,7 +3,6 @@ package gpunn
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/scibench/scibench/pkg/gpu"
@@ -50,10 +49,9 @@ func (e *Engine) NewBatchNorm(a *Arena, host *nn.BatchNorm) (*BatchNorm, error) 
 		return nil, fmt.Errorf("gpunn: %s: BatchNorm: nil layer or arena of another engine", e.where())
 	}
 	l := &BatchNorm{Name: strings.TrimSuffix(host.Gamma.Name, ".weight"), Channels: len(host.RunningMean), host: host, e: e, a: a}
+	cfg := host.Config()
+	l.Momentum, l.Eps = cfg.Momentum, cfg.Eps
 	var err error
-	if l.Momentum, l.Eps, err = bnConfig(host); err != nil {
-		return nil, fmt.Errorf("gpunn: %s: BatchNorm %s: %w", e.where(), l.Name, err)
-	}
 	if l.gamma, err = a.view(host.Gamma); err != nil {
 		return nil, fmt.Errorf("BatchNorm %s: %w", l.Name, err)
 	}
@@ -82,17 +80,6 @@ func (e *Engine) NewBatchNorm(a *Arena, host *nn.BatchNorm) (*BatchNorm, error) 
 		return nil, err
 	}
 	return l, nil
-}
-
-// bnConfig reads the momentum and epsilon of host, which nn.BatchNorm
-// keeps unexported (in its cfg field, a BatchNormConfig).
-// TODO: use an exported accessor once pkg/nn has one.
-func bnConfig(host *nn.BatchNorm) (momentum, eps float64, err error) {
-	v := reflect.ValueOf(host).Elem().FieldByName("cfg")
-	if !v.IsValid() || v.Type() != reflect.TypeOf(nn.BatchNormConfig{}) {
-		return 0, 0, fmt.Errorf("cannot read the host layer's configuration (nn.BatchNorm has no cfg field of type BatchNormConfig)")
-	}
-	return v.FieldByName("Momentum").Float(), v.FieldByName("Eps").Float(), nil
 }
 
 // SyncFromHost waits for the engine's stream and copies the host layer's

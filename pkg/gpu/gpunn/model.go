@@ -33,6 +33,11 @@ type ModelConfig struct {
 	// (data parallelism over more than one worker). Without it the
 	// gradients stay on the device (one worker).
 	StreamGrads bool
+	// CopyElems is the most gradient elements one copy to the host
+	// gathers (0: 1<<18, the training loop's all-reduce bucket): finished
+	// parameters adjacent in the arena are copied together once they
+	// reach it, and whatever is left when the backward pass ends.
+	CopyElems int
 	// Context bounds every wait for the device (nil: background, where
 	// gpu.Config.SyncTimeout applies).
 	Context context.Context
@@ -70,13 +75,14 @@ type Model struct {
 	params map[int]*nn.Param
 	jobs   chan gradJob
 	done   chan error
+	lo, hi int // finished gradients not yet copied (lo == hi: none)
 }
 
-// gradJob is one parameter gradient on its way to the host (ev nil: the
-// end of a backward pass).
+// gradJob is a range of finished gradients on its way to the host (ev
+// nil: the end of a backward pass).
 type gradJob struct {
-	ev *gpu.Event
-	v  View
+	ev     *gpu.Event
+	lo, hi int
 }
 
 // NewModel uploads host (built) into a device Arena, calls build to make
@@ -86,6 +92,9 @@ func (e *Engine) NewModel(host *nn.Arena, cfg ModelConfig, build func(a *Arena) 
 	m := &Model{e: e, host: host, cfg: cfg, ctx: cfg.Context}
 	if m.ctx == nil {
 		m.ctx = context.Background()
+	}
+	if m.cfg.CopyElems <= 0 {
+		m.cfg.CopyElems = 1 << 18
 	}
 	var err error
 	if m.a, err = e.NewArena(m.ctx, host); err != nil {
@@ -224,10 +233,13 @@ func (m *Model) Backward(dout *tensor.Tensor) error {
 	if !m.cfg.StreamGrads {
 		return m.net.Backward(dy)
 	}
-	m.nev = 0
+	m.nev, m.lo, m.hi = 0, 0, 0
 	m.a.SetReadyHook(m.ready)
 	err = m.net.Backward(dy)
 	m.a.SetReadyHook(nil)
+	if err == nil {
+		err = m.flush()
+	}
 	m.jobs <- gradJob{} // end of this pass
 	werr := <-m.done
 	return errors.Join(err, werr)
@@ -246,9 +258,37 @@ func (m *Model) event() (*gpu.Event, error) {
 	return m.events[m.nev-1], nil
 }
 
-// ready queues the copy of v's gradient to the host once the compute
-// stream has finished it.
+// ready adds v to the range of finished gradients, copying the range
+// first when v does not extend it, and after when it has grown to
+// CopyElems.
 func (m *Model) ready(v View) error {
+	switch {
+	case m.lo == m.hi:
+		m.lo, m.hi = v.Offset, v.Offset+v.Len
+	case v.Offset+v.Len == m.lo:
+		m.lo = v.Offset
+	case v.Offset == m.hi:
+		m.hi += v.Len
+	default:
+		if err := m.flush(); err != nil {
+			return err
+		}
+		m.lo, m.hi = v.Offset, v.Offset+v.Len
+	}
+	if m.hi-m.lo >= m.cfg.CopyElems {
+		return m.flush()
+	}
+	return nil
+}
+
+// flush queues the copy of the pending range to the host once the
+// compute stream has finished it.
+func (m *Model) flush() error {
+	lo, hi := m.lo, m.hi
+	if lo == hi {
+		return nil
+	}
+	m.lo, m.hi = 0, 0
 	computed, err := m.event()
 	if err != nil {
 		return err
@@ -263,13 +303,13 @@ func (m *Model) ready(v View) error {
 	if err := m.copyS.WaitEvent(computed); err != nil {
 		return err
 	}
-	if err := m.copyS.CopyDtoHAsyncAt(m.grads, 4*v.Offset, m.a.grad.at(v.Offset), 4*v.Len); err != nil {
-		return fmt.Errorf("gpunn: gradient of %s to the host: %w", v.Name, err)
+	if err := m.copyS.CopyDtoHAsyncAt(m.grads, 4*lo, m.a.grad.at(lo), 4*(hi-lo)); err != nil {
+		return fmt.Errorf("gpunn: gradients [%d, %d) to the host: %w", lo, hi, err)
 	}
 	if err := copied.Record(m.copyS); err != nil {
 		return err
 	}
-	m.jobs <- gradJob{ev: copied, v: v}
+	m.jobs <- gradJob{ev: copied, lo: lo, hi: hi}
 	return nil
 }
 
@@ -287,12 +327,12 @@ func (m *Model) watch() {
 			continue
 		}
 		if err := j.ev.Synchronize(m.ctx); err != nil {
-			first = fmt.Errorf("gpunn: gradient of %s: %w", j.v.Name, err)
+			first = fmt.Errorf("gpunn: gradients [%d, %d) to the host: %w", j.lo, j.hi, err)
 			continue
 		}
-		p := m.params[j.v.Offset]
-		copy(p.G, m.grads.Float32s()[j.v.Offset:j.v.Offset+j.v.Len])
-		p.MarkReady()
+		copy(m.host.Grad[j.lo:j.hi], m.grads.Float32s()[j.lo:j.hi])
+		// every gradient from lo up is final: the lowest parameter says so
+		m.params[j.lo].MarkReady()
 	}
 }
 

@@ -2,38 +2,9 @@ package gpunn
 
 import (
 	"fmt"
-	"reflect"
 
 	"github.com/scibench/scibench/pkg/nn"
 )
-
-// hostInt reads the integer field at path of the struct host points to.
-// nn.MaxPool2D and nn.Upsample2D do not export their configuration, and
-// the device twins must match it exactly; reflect reads unexported
-// integer fields without unsafe. A renamed field is an error, not a panic
-// (and the tests against pkg/nn catch it).
-func hostInt(host any, path ...string) (int, error) {
-	v := reflect.ValueOf(host)
-	for v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return 0, fmt.Errorf("nil %T", host)
-		}
-		v = v.Elem()
-	}
-	for _, f := range path {
-		if v.Kind() != reflect.Struct {
-			return 0, fmt.Errorf("%T has no field %v", host, path)
-		}
-		if v = v.FieldByName(f); !v.IsValid() {
-			return 0, fmt.Errorf("%T has no field %v", host, path)
-		}
-	}
-	switch v.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return int(v.Int()), nil
-	}
-	return 0, fmt.Errorf("%T field %v is a %s, not an integer", host, path, v.Kind())
-}
 
 // positive reports whether every dimension is at least 1.
 func positive(shape []int) bool {
@@ -66,16 +37,8 @@ func (e *Engine) NewMaxPool2D(host *nn.MaxPool2D) (*MaxPool2D, error) {
 		return nil, fmt.Errorf("gpunn: %s: MaxPool2D: nil layer", e.where())
 	}
 	l := &MaxPool2D{e: e}
-	for _, f := range []struct {
-		dst  *int
-		name string
-	}{{&l.Kernel, "Kernel"}, {&l.Stride, "Stride"}, {&l.Padding, "Padding"}} {
-		v, err := hostInt(host, "cfg", f.name)
-		if err != nil {
-			return nil, fmt.Errorf("gpunn: %s: MaxPool2D: reading the host configuration: %w", e.where(), err)
-		}
-		*f.dst = v
-	}
+	c := host.Config()
+	l.Kernel, l.Stride, l.Padding = c.Kernel, c.Stride, c.Padding
 	if l.Kernel <= 0 || l.Stride <= 0 || l.Padding < 0 || 2*l.Padding > l.Kernel {
 		return nil, fmt.Errorf("gpunn: %s: MaxPool2D: kernel %d stride %d padding %d", e.where(), l.Kernel, l.Stride, l.Padding)
 	}
@@ -159,10 +122,7 @@ func (e *Engine) NewUpsample2D(host *nn.Upsample2D) (*Upsample2D, error) {
 	if host == nil {
 		return nil, fmt.Errorf("gpunn: %s: Upsample2D: nil layer", e.where())
 	}
-	s, err := hostInt(host, "scale")
-	if err != nil {
-		return nil, fmt.Errorf("gpunn: %s: Upsample2D: reading the host configuration: %w", e.where(), err)
-	}
+	s := host.Scale()
 	if s <= 0 {
 		return nil, fmt.Errorf("gpunn: %s: Upsample2D: scale %d", e.where(), s)
 	}

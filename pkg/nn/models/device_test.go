@@ -182,7 +182,8 @@ func checkOnDevice(t *testing.T, e *gpunn.Engine, c deviceCase, stream bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dm, err := md.(deviceUser).UseDevice(e, gpunn.ModelConfig{StreamGrads: stream})
+	// small copies, so a backward pass streams its gradients in many
+	dm, err := md.(deviceUser).UseDevice(e, gpunn.ModelConfig{StreamGrads: stream, CopyElems: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +230,25 @@ func checkOnDevice(t *testing.T, e *gpunn.Engine, c deviceCase, stream bool) {
 		if err := mc.Backward(dout); err != nil {
 			t.Fatal(err)
 		}
+		var marks []int
+		md.Arena().SetGradHook(func(lo int) { marks = append(marks, lo) })
 		if err := md.Backward(dout); err != nil {
 			t.Fatal(err)
+		}
+		md.Arena().SetGradHook(nil)
+		if stream {
+			// the host sees the gradients arrive from the end of the arena
+			// down to 0, in several pieces
+			for i := 1; i < len(marks); i++ {
+				if marks[i] >= marks[i-1] {
+					t.Fatalf("step %d: ready offsets %v do not decrease", step, marks)
+				}
+			}
+			if len(marks) < 2 || marks[len(marks)-1] != 0 {
+				t.Fatalf("step %d: ready offsets %v: want several, ending at 0", step, marks)
+			}
+		} else if len(marks) != 0 {
+			t.Fatalf("step %d: gradients kept on the device were marked ready on the host: %v", step, marks)
 		}
 		if stream {
 			copy(grad, md.Arena().Grad) // streamed during the backward pass
