@@ -107,3 +107,18 @@ func TestDevicesFakeDriver(t *testing.T) {
 		}
 	}
 }
+
+func TestDeviceSummary(t *testing.T) {
+	for _, c := range []struct {
+		devs []string
+		want string
+	}{
+		{[]string{"cpu"}, "cpu"},
+		{[]string{"cpu", "cpu"}, "cpu"},
+		{[]string{"cuda:0 H200", "cuda:1 H200", "cuda:0 H200"}, "2× cuda:0 H200, 1× cuda:1 H200"},
+	} {
+		if got := deviceSummary(c.devs); got != c.want {
+			t.Errorf("deviceSummary(%q) = %q, want %q", c.devs, got, c.want)
+		}
+	}
+}

@@ -532,8 +532,8 @@ func (w *worker) run(ctx context.Context, data string) (err error) {
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		fmt.Fprintf(w.stdout, "%s: %d worker(s), global batch %d, %d training windows/epoch, %d epochs, %d parameters\n",
-			w.b.Name, w.info.WorldSize, tc.GlobalBatch, run.TrainSamples, tc.Epochs, run.Task.Arena().Size())
+		fmt.Fprintf(w.stdout, "%s: %d worker(s) on %s, global batch %d, %d training windows/epoch, %d epochs, %d parameters\n",
+			w.b.Name, w.info.WorldSize, deviceSummary(w.result.Devices), tc.GlobalBatch, run.TrainSamples, tc.Epochs, run.Task.Arena().Size())
 	}
 	_ = w.sw.Stop("init")
 
@@ -788,4 +788,25 @@ func (w *worker) finish(ctx context.Context, comm train.Comm, res *train.Result,
 	fmt.Fprintf(&buf, "run directory: %s\n", w.out)
 	_, err := w.stdout.Write(buf.Bytes())
 	return err
+}
+
+// deviceSummary names the ranks' devices: "cpu", "cuda:0 NVIDIA H200", or
+// "2× cuda:0 NVIDIA H200, 1× cpu" when they differ.
+func deviceSummary(devs []string) string {
+	count := map[string]int{}
+	var order []string
+	for _, d := range devs {
+		if count[d] == 0 {
+			order = append(order, d)
+		}
+		count[d]++
+	}
+	if len(order) == 1 {
+		return order[0]
+	}
+	parts := make([]string, len(order))
+	for i, d := range order {
+		parts[i] = fmt.Sprintf("%d× %s", count[d], d)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -82,7 +82,11 @@ func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank in
 		log.Info("using the CPU engine", "reason", why.Error())
 		return "cpu", nop, nil
 	}
-	c, err := gpu.Open(gpu.Config{LocalRank: localRank, Logger: log})
+	glog := log // Open says "no GPU: using the CPU engine"; not true with mode gpu
+	if mode == DeviceGPU {
+		glog = slog.New(slog.DiscardHandler)
+	}
+	c, err := gpu.Open(gpu.Config{LocalRank: localRank, Logger: glog})
 	if errors.Is(err, gpu.ErrNoGPU) {
 		if mode == DeviceGPU {
 			return "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, err)

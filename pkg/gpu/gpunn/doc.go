@@ -1,78 +1,78 @@
-// Package gpunn is the first brick of the GPU engine for pkg/nn (issue 8
-// point 3): a device arena, a Dense layer (with an optional ReLU), the MSE
-// loss and the Adamax optimizer running on one device stream through
-// package gpu (CUDA driver, NVRTC-compiled kernels of package kernels,
-// cuBLAS SGEMM), each the twin of its CPU code.
+// Package gpunn is the GPU engine: the device twin of every pkg/nn layer,
+// loss and pkg/optim optimizer the four models use, running on one device
+// stream through package gpu (CUDA driver, the NVRTC-compiled kernels of
+// package kernels, cuBLAS SGEMM).
 //
 // # Design
 //
 // An Arena mirrors a built nn.Arena: every parameter in one device
-// allocation and every gradient in another, in the host layout, so the
-// optimizer updates the whole model with one fused launch (adamax_f32)
-// and a later all-reduce can move the gradients as one vector. Each
-// parameter is a View (name, offset, length) of both. Upload and Download
-// move the whole parameter vector between the host arena's Data and the
-// device; ZeroGrad is a fill_f32 launch.
+// allocation and every gradient in another, in the host layout, so an
+// optimizer updates the whole model with one fused launch and the
+// gradients move to the host as contiguous ranges. Each parameter is a
+// View (name, offset, length) of both.
 //
-// Dense computes y = x·W + b as nn.Dense does (W is In×Out row-major) with
-// Blas.Sgemm and bias_add_rows_f32, then relu_fwd_f32 when ReLU is set;
-// Backward runs relu_bwd_f32, adds the bias gradient with
-// bias_grad_rows_f32 and the weight gradient (SGEMM into a scratch buffer,
-// then axpy_f32) into the arena's gradient views, accumulating as
-// nn.Dense.Backward does, and returns the input gradient unless
-// NoInputGrad. gpu.Blas.Sgemm takes whole *gpu.Buffer matrices, not
-// addresses inside one, so each Dense copies W out of the arena into its
-// own buffer at Forward (scale_f32 by 1, exact) and computes dW into a
-// scratch buffer; an SGEMM on a gpu.Ptr would remove both copies.
+// A Tensor is a view (gpu.Ptr, host shape) of device memory; a Layer has
+// Forward(x, train) and Backward(dy) on Tensors with nn.Layer's contract:
+// outputs live in the layer's own buffers (grown with the batch), Backward
+// accumulates into the arena's gradients and returns dL/dx, or a nil Tensor
+// for a layer without an input gradient. Builder.Layer makes the twin of a
+// host layer: Dense, Conv2D (im2col + SGEMM per sample, 1×1 stride-1
+// convolutions straight from the input), ConvTranspose2D, BatchNorm
+// (fused activation, running statistics on the device, HostSyncer), the
+// element-wise activations and Softmax, Dropout (the host layer makes
+// the mask, so the masks are the CPU's bit for bit), MaxPool2D, Upsample2D,
+// GlobalAvgPool, Flatten, Sequential and LSTM (one SGEMM for the input
+// projection of all steps, one SGEMM and one fused gate kernel per step,
+// masks drawn on the device with the CPU's keyed generator); Concat and
+// Add have two-input methods. Builder.Extra lets a model add its own
+// composite layers (ResNet's residual block in package models).
 //
-// MSE is nn.MSE with ReduceSum and no weights (NaN targets masked):
-// mse_masked_f32 writes float64 terms and the gradient, sum_f64 sums the
-// terms, and Loss waits for the stream to read the sum back. Adamax is
-// optim.Adamax over the whole arena, the per-step scalars computed on the
-// host in float64 as optim.Adamax.StepRange does.
+// Model runs a Net (a model's wiring of device layers) behind the host
+// model interface: Forward uploads the inputs through pinned buffers and
+// downloads the output; Backward uploads the output gradient and runs the
+// Net backward. With ModelConfig.StreamGrads (data parallelism over more
+// than one worker) every layer reports each parameter it has finished
+// (Arena ready hook); finished parameters adjacent in the arena gather
+// into ranges of up to CopyElems elements, each copied to a pinned host
+// buffer on a second stream once an event says the compute stream has
+// produced it, and a watcher goroutine moves the range into the host
+// arena's Grad and marks it ready there, so the training loop's bucketed
+// all-reduce overlaps the rest of the backward pass as on the CPU.
+// Without it (one worker) the gradients never leave the device.
+//
+// Optimizer runs optim.Adam, AdamW, Adamax or SGD (with or without
+// momentum) on the arena with one fused kernel, the per-step scalars
+// computed on the host in float64 as pkg/optim does; its state lives on
+// the device and is saved and loaded in pkg/optim's format, so a GPU
+// checkpoint resumes on the CPU and back. It is the training loop's
+// optimizer (StepErr): with GradsOnHost it uploads the all-reduced host
+// gradient, else it scales the device gradient by 1/global batch.
+// PullWeights and PushWeights move the parameters and BatchNorm
+// statistics between device and host where the loop needs them there.
 //
 // Everything is queued on Config.Stream, the stream the cuBLAS handle is
-// bound to, so launches and SGEMMs run in order; Upload, Download and
-// Loss synchronize it first. Bad sizes, foreign parameters and calls out
-// of order are errors naming the layer and the device, never panics. The
-// engine owns the device buffers it allocates (Engine.Free), not the
-// Config's context, module, stream or handle.
+// bound to, so launches and SGEMMs run in order; waits are deadline-
+// bounded synchronisations of package gpu. Bad sizes, foreign parameters
+// and calls out of order are errors naming the layer and the device,
+// never panics.
 //
 // # Usage
 //
 //	e, err := gpunn.New(gpunn.Config{Context: c, Module: m, Stream: s, Blas: bl})
-//	a, err := e.NewArena(ctx, hostArena) // hostArena built
-//	d1, err := e.NewDense(a, hostDense1, true)
-//	d2, err := e.NewDense(a, hostDense2, false)
-//	loss := e.NewMSE()
-//	opt, err := e.NewAdamax(a, optim.AdamConfig{LR: 0.01})
-//	for each step {
-//		err = a.ZeroGrad()
-//		h, err := d1.Forward(x, rows)
-//		h, err = d2.Forward(h, rows)
-//		l, g, err := loss.Loss(ctx, h, target, rows, k)
-//		g, err = d2.Backward(g)
-//		_, err = d1.Backward(g)
-//		err = opt.Step()
-//	}
-//	err = a.Download(ctx, hostArena.Data)
+//	dm, err := model.UseDevice(e, gpunn.ModelConfig{StreamGrads: world > 1}) // package models
+//	opt, err := e.NewOptimizer(dm.DeviceArena(), hostOptimizer, gpunn.OptimizerConfig{...})
+//	// the task keeps calling model.Forward/Backward; train.Config.Device = dm
+//
+// package bench's UseDevice does all of this for `scibench run --device`.
 //
 // # Tests
 //
-// A 2–3 layer MLP of random small sizes (batch 5–17, one NaN target per
-// step) is built identically on the CPU engine and here; after each of 3
-// steps the losses and gradients agree, and so do the parameters at the
-// end, within float32 tolerances, with guard bands around every device
-// buffer checked untouched. The test runs on the host emulator of package
-// gpu's test fakes (../testdata: the kernels compiled with g++, SGEMM in
-// naive loops) and on a real GPU when gpu.Probe finds one (skipped with
-// the reason otherwise).
-//
-// # Not done yet
-//
-// Other layers (Conv2D, BatchNorm, pooling, LSTM, ...) and losses; other
-// optimizers; wiring into pkg/train (a device Sequential, gradient buckets
-// copied to pinned host memory while backward goes on, for the
-// all-reduce); SetLR for schedules; buffers outgrown by a larger batch are
-// kept until Engine.Free. Nothing here has run on a real GPU yet.
+// Every layer is compared with its pkg/nn twin on random small shapes
+// (forward output, input gradient, accumulated parameter gradients, the
+// order of the ready reports) with guard bands around every device
+// buffer, on the host emulator of package gpu's test fakes (the kernels
+// compiled for the host by g++, SGEMM in naive loops); the four models
+// are trained side by side on both engines in package models. The same
+// tests run on a real GPU when gpu.Probe finds one (skipped with the
+// reason otherwise). Nothing here has run on a real GPU yet.
 package gpunn
