@@ -116,7 +116,7 @@ func (e *Engine) NewModel(host *nn.Arena, cfg ModelConfig, build func(a *Arena) 
 		}
 		m.jobs = make(chan gradJob, 4*len(host.Params())+1)
 		m.done = make(chan error, 1)
-		go m.watch()
+		go m.watch(m.jobs)
 	}
 	return m, nil
 }
@@ -315,9 +315,9 @@ func (m *Model) flush() error {
 
 // watch moves arrived gradients into the host arena and marks them ready,
 // in the order the backward pass finished them.
-func (m *Model) watch() {
+func (m *Model) watch(jobs <-chan gradJob) {
 	var first error
-	for j := range m.jobs {
+	for j := range jobs {
 		if j.ev == nil {
 			m.done <- first
 			first = nil
