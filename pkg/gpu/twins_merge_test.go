@@ -3,9 +3,7 @@
 package gpu_test
 
 import (
-	"errors"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/scibench/scibench/pkg/gpu"
@@ -25,34 +23,12 @@ func TestMergeKernelsMatchCPUTwinsEmulated(t *testing.T) {
 
 // TestMergeKernelsMatchCPUTwinsGPU runs them on this machine's GPU.
 func TestMergeKernelsMatchCPUTwinsGPU(t *testing.T) {
-	if _, err := gpu.Probe(); errors.Is(err, gpu.ErrNoGPU) {
-		t.Skipf("no GPU (%v): the merge kernels are tested here on the host emulator only", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gpu.Open(gpu.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m, err := c.LoadKernels(gpu.KernelConfig{})
-	if errors.Is(err, gpu.ErrNoNVRTC) {
-		t.Skipf("GPU found but no NVRTC (%v): set %s to libnvrtc.so", err, gpu.NVRTCLibEnv)
-	} else if err != nil {
-		t.Fatal(err)
-	}
+	c, m := realGPU(t, "the merge kernels are tested here on the host emulator only")
 	runMergeTwins(t, c, m, 256, 0)
 }
 
 func runMergeTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
-	s, err := c.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Destroy()
-	mk := func(t *testing.T) *env {
-		return &env{t: t, c: c, m: m, s: s, block: block, maxGrid: maxGrid, rng: rand.New(rand.NewPCG(11, uint64(len(t.Name()))))}
-	}
+	mk := envMaker(t, c, m, block, maxGrid, 11)
 	t.Run("concat", func(t *testing.T) { testMergeConcat(mk(t)) })
 	t.Run("softmax", func(t *testing.T) { testMergeSoftmax(mk(t)) })
 }

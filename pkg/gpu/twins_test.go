@@ -27,8 +27,17 @@ import (
 
 // TestKernelsMatchCPUTwinsGPU runs the suite on the GPU of this machine.
 func TestKernelsMatchCPUTwinsGPU(t *testing.T) {
+	c, m := realGPU(t, "the kernel-vs-CPU-twin tests run here on the host emulator only (TestKernelsMatchCPUTwinsEmulated)")
+	runTwins(t, c, m, 256, 0)
+}
+
+// realGPU opens this machine's GPU with the kernels loaded (closed at the
+// end of t), or skips t saying why there is none and where the test runs
+// instead (elsewhere).
+func realGPU(t *testing.T, elsewhere string) (*gpu.Context, *gpu.Module) {
+	t.Helper()
 	if _, err := gpu.Probe(); errors.Is(err, gpu.ErrNoGPU) {
-		t.Skipf("no GPU (%v): the kernel-vs-CPU-twin tests run here on the host emulator only (TestKernelsMatchCPUTwinsEmulated)", err)
+		t.Skipf("no GPU (%v): %s", err, elsewhere)
 	} else if err != nil {
 		t.Fatal(err)
 	}
@@ -36,14 +45,14 @@ func TestKernelsMatchCPUTwinsGPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { _ = c.Close() })
 	m, err := c.LoadKernels(gpu.KernelConfig{})
 	if errors.Is(err, gpu.ErrNoNVRTC) {
 		t.Skipf("GPU found but no NVRTC (%v): set %s to libnvrtc.so to run the kernel tests", err, gpu.NVRTCLibEnv)
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	runTwins(t, c, m, 256, 0)
+	return c, m
 }
 
 // TestKernelsMatchCPUTwinsEmulated runs the suite on the host emulator.
@@ -220,15 +229,23 @@ func check32(t *testing.T, what string, got, want []float32, rtol, atol float64)
 	}
 }
 
-func runTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
+// envMaker makes a stream on c (destroyed at the end of t) and returns
+// a maker of one env per subtest, its random stream seeded by seed and
+// the subtest's name.
+func envMaker(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int, seed uint64) func(*testing.T) *env {
+	t.Helper()
 	s, err := c.NewStream()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Destroy()
-	mk := func(t *testing.T) *env {
-		return &env{t: t, c: c, m: m, s: s, block: block, maxGrid: maxGrid, rng: rand.New(rand.NewPCG(7, uint64(len(t.Name()))))}
+	t.Cleanup(func() { _ = s.Destroy() })
+	return func(t *testing.T) *env {
+		return &env{t: t, c: c, m: m, s: s, block: block, maxGrid: maxGrid, rng: rand.New(rand.NewPCG(seed, uint64(len(t.Name()))))}
 	}
+}
+
+func runTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
+	mk := envMaker(t, c, m, block, maxGrid, 7)
 	t.Run("elementwise", func(t *testing.T) { testElementwise(mk(t)) })
 	t.Run("activations", func(t *testing.T) { testActivations(mk(t)) })
 	t.Run("dense bias", func(t *testing.T) { testDenseBias(mk(t)) })

@@ -4,7 +4,6 @@ package gpunn
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,70 +12,7 @@ import (
 	"testing"
 
 	"github.com/scibench/scibench/pkg/nn"
-	"github.com/scibench/scibench/pkg/tensor"
 )
-
-// newTestEngine is an engine on the emulated device with guard bands and
-// small blocks (each emulated CUDA thread is a host thread).
-func newTestEngine(t *testing.T) *Engine {
-	t.Helper()
-	cfg := emulated(t)
-	cfg.guard = guardElems
-	cfg.Block = 32
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Free(); err != nil {
-			t.Error(err)
-		}
-	})
-	return e
-}
-
-// randTensor is a tensor of shape with N(0, 1) entries.
-func randTensor(rng *rand.Rand, shape ...int) *tensor.Tensor {
-	x := tensor.New(shape...)
-	for i := range x.Data {
-		x.Data[i] = float32(rng.NormFloat64())
-	}
-	return x
-}
-
-// toDevice uploads x into a new guarded engine allocation.
-func toDevice(t *testing.T, e *Engine, x *tensor.Tensor) Tensor {
-	t.Helper()
-	if err := e.Synchronize(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	d, err := e.alloc("test tensor", len(x.Data), 4, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.upload(d, x.Data); err != nil {
-		t.Fatal(err)
-	}
-	return d.tensor(x.Shape...)
-}
-
-// fromDevice waits for the stream and reads x back.
-func fromDevice(t *testing.T, e *Engine, x Tensor) []float32 {
-	t.Helper()
-	if err := e.Synchronize(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b := x.P.Buffer()
-	raw := make([]byte, b.Size())
-	if err := e.c.CopyDtoH(raw, b); err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, x.Len())
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[x.P.Offset()+4*i:]))
-	}
-	return out
-}
 
 // near checks got against want within 1e-4·(1 + |want|).
 func near(t *testing.T, what string, got, want []float32) {

@@ -14,65 +14,6 @@ import (
 	"github.com/scibench/scibench/pkg/tensor"
 )
 
-// layerEngine is an engine on the emulated device with guard bands and
-// small blocks (each emulated thread is a host thread).
-func layerEngine(t *testing.T) *Engine {
-	t.Helper()
-	cfg := emulated(t)
-	cfg.guard, cfg.Block = guardElems, 32
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Free(); err != nil {
-			t.Error(err)
-		}
-	})
-	return e
-}
-
-// randT is a tensor of normal values.
-func randT(rng *rand.Rand, shape ...int) *tensor.Tensor {
-	x := tensor.New(shape...)
-	for i := range x.Data {
-		x.Data[i] = float32(rng.NormFloat64())
-	}
-	return x
-}
-
-// toDev uploads x into a fresh guarded device buffer.
-func toDev(t *testing.T, e *Engine, x *tensor.Tensor) Tensor {
-	t.Helper()
-	d, err := e.alloc("test tensor", len(x.Data), 4, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.upload(d, x.Data); err != nil {
-		t.Fatal(err)
-	}
-	return d.tensor(x.Shape...)
-}
-
-// fromDev waits for the stream and downloads x.
-func fromDev(t *testing.T, e *Engine, x Tensor) []float32 {
-	t.Helper()
-	if err := e.Synchronize(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	b := x.P.Buffer()
-	raw := make([]byte, b.Size())
-	if err := e.c.CopyDtoH(raw, b); err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, x.Len())
-	for i := range out {
-		o := x.P.Offset() + 4*i
-		out[i] = math.Float32frombits(uint32(raw[o]) | uint32(raw[o+1])<<8 | uint32(raw[o+2])<<16 | uint32(raw[o+3])<<24)
-	}
-	return out
-}
-
 // near32 checks got against want within atol + rtol·|want| (rtol 0:
 // bit-identical, NaN matching NaN).
 func near32(t *testing.T, what string, got Tensor, gv []float32, want *tensor.Tensor, rtol, atol float64) {
@@ -143,7 +84,7 @@ func TestBatchNormMatchesCPU(t *testing.T) {
 		act   nn.Activation
 	}{{[]int{3, 2, 4, 5}, nn.Linear}, {[]int{2, 3, 5, 5}, nn.ReLUAct}, {[]int{3, 4}, nn.TanhAct}, {[]int{2, 3, 1, 6}, nn.SigmoidAct}} {
 		t.Run(fmt.Sprintf("%v_%v", tc.shape, tc.act), func(t *testing.T) {
-			e := layerEngine(t)
+			e := newTestEngine(t)
 			rng := rand.New(rand.NewPCG(uint64(ci), 9))
 			c := tc.shape[1]
 			ref, twin, ra, ta := bnPair(t, uint64(ci), c, tc.act)
@@ -164,23 +105,23 @@ func TestBatchNormMatchesCPU(t *testing.T) {
 			// γ and β gradients accumulate over the steps, as on the CPU.
 			for step, train := range []bool{true, true, false, true, false} {
 				what := fmt.Sprintf("step %d (train %v)", step, train)
-				x := randT(rng, tc.shape...)
+				x := randTensor(rng, tc.shape...)
 				for i := range x.Data { // an offset per step so the statistics move
 					x.Data[i] = x.Data[i]*1.5 + float32(step)*0.3
 				}
-				dy := randT(rng, tc.shape...)
+				dy := randTensor(rng, tc.shape...)
 				want := ref.Forward(x, train)
 				wdx := ref.Backward(dy)
-				y, err := l.Forward(toDev(t, e, x), train)
+				y, err := l.Forward(toDevice(t, e, x), train)
 				if err != nil {
 					t.Fatal(err)
 				}
-				near32(t, what+" y", y, fromDev(t, e, y), want, 1e-5, 1e-5)
-				dx, err := l.Backward(toDev(t, e, dy))
+				near32(t, what+" y", y, fromDevice(t, e, y), want, 1e-5, 1e-5)
+				dx, err := l.Backward(toDevice(t, e, dy))
 				if err != nil {
 					t.Fatal(err)
 				}
-				near32(t, what+" dx", dx, fromDev(t, e, dx), wdx, 1e-4, 1e-5)
+				near32(t, what+" dx", dx, fromDevice(t, e, dx), wdx, 1e-4, 1e-5)
 				if err := ga.DownloadGrad(ctx, grad); err != nil {
 					t.Fatal(err)
 				}
@@ -203,13 +144,13 @@ func TestBatchNormMatchesCPU(t *testing.T) {
 			if err := l.SyncFromHost(ctx); err != nil {
 				t.Fatal(err)
 			}
-			x := randT(rng, tc.shape...)
+			x := randTensor(rng, tc.shape...)
 			want := ref.Forward(x, false)
-			y, err := l.Forward(toDev(t, e, x), false)
+			y, err := l.Forward(toDevice(t, e, x), false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			near32(t, "eval after SyncFromHost y", y, fromDev(t, e, y), want, 1e-5, 1e-5)
+			near32(t, "eval after SyncFromHost y", y, fromDevice(t, e, y), want, 1e-5, 1e-5)
 			checkGuards(t, e)
 		})
 	}
@@ -218,7 +159,7 @@ func TestBatchNormMatchesCPU(t *testing.T) {
 // TestActMatchesCPU compares every activation layer and Softmax with the
 // CPU layers, forward and backward.
 func TestActMatchesCPU(t *testing.T) {
-	e := layerEngine(t)
+	e := newTestEngine(t)
 	rng := rand.New(rand.NewPCG(5, 5))
 	type layer interface {
 		Forward(*tensor.Tensor, bool) *tensor.Tensor
@@ -242,24 +183,24 @@ func TestActMatchesCPU(t *testing.T) {
 		}
 		for _, shape := range [][]int{{3, 4, 5}, {2, 7}} {
 			what := fmt.Sprintf("%s %v", name, shape)
-			x := randT(rng, shape...)
+			x := randTensor(rng, shape...)
 			x.Data[0], x.Data[1] = 0, float32(math.Copysign(0, -1))
 			for i := range x.Data {
 				x.Data[i] *= 2
 			}
-			dy := randT(rng, shape...)
+			dy := randTensor(rng, shape...)
 			want := ref.Forward(x, true)
 			wdx := ref.Backward(dy)
-			y, err := dev.Forward(toDev(t, e, x), true)
+			y, err := dev.Forward(toDevice(t, e, x), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			near32(t, what+" y", y, fromDev(t, e, y), want, 2e-6, 1e-7)
-			dx, err := dev.Backward(toDev(t, e, dy))
+			near32(t, what+" y", y, fromDevice(t, e, y), want, 2e-6, 1e-7)
+			dx, err := dev.Backward(toDevice(t, e, dy))
 			if err != nil {
 				t.Fatal(err)
 			}
-			near32(t, what+" dx", dx, fromDev(t, e, dx), wdx, 1e-5, 1e-6)
+			near32(t, what+" dx", dx, fromDevice(t, e, dx), wdx, 1e-5, 1e-6)
 		}
 	}
 	checkGuards(t, e)
@@ -269,7 +210,7 @@ func TestActMatchesCPU(t *testing.T) {
 // CPU layer's elements: seeded stream, per-sample keys, eval (identity),
 // Permanent, and a batch of another size.
 func TestDropoutMatchesCPU(t *testing.T) {
-	e := layerEngine(t)
+	e := newTestEngine(t)
 	rng := rand.New(rand.NewPCG(8, 8))
 	ref, twin := nn.NewDropout(0.4, 77), nn.NewDropout(0.4, 77)
 	l, err := e.NewDropout(twin)
@@ -299,10 +240,10 @@ func TestDropoutMatchesCPU(t *testing.T) {
 			l.SetMaskKey(k, 4*i)
 		}
 		ref.Permanent, twin.Permanent = s.permanent, s.permanent
-		x, dy := randT(rng, s.shape...), randT(rng, s.shape...)
+		x, dy := randTensor(rng, s.shape...), randTensor(rng, s.shape...)
 		want := ref.Forward(x, s.train)
 		wdx := ref.Backward(dy)
-		xd, dyd := toDev(t, e, x), toDev(t, e, dy)
+		xd, dyd := toDevice(t, e, x), toDevice(t, e, dy)
 		y, err := l.Forward(xd, s.train)
 		if err != nil {
 			t.Fatal(err)
@@ -311,7 +252,7 @@ func TestDropoutMatchesCPU(t *testing.T) {
 		if (y.P == xd.P) == active {
 			t.Errorf("%s: output is the input: %v, want %v", what, y.P == xd.P, !active)
 		}
-		gy := fromDev(t, e, y)
+		gy := fromDevice(t, e, y)
 		near32(t, what+" y", y, gy, want, 0, 0)
 		dropped := 0
 		for _, v := range gy {
@@ -326,7 +267,7 @@ func TestDropoutMatchesCPU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		near32(t, what+" dx", dx, fromDev(t, e, dx), wdx, 0, 0)
+		near32(t, what+" dx", dx, fromDevice(t, e, dx), wdx, 0, 0)
 	}
 	checkGuards(t, e)
 }
@@ -334,7 +275,7 @@ func TestDropoutMatchesCPU(t *testing.T) {
 // TestMergeMatchesCPU compares Concat ([N C H W] and [N C]) and Add with
 // the CPU layers, forward and backward, bit for bit.
 func TestMergeMatchesCPU(t *testing.T) {
-	e := layerEngine(t)
+	e := newTestEngine(t)
 	rng := rand.New(rand.NewPCG(6, 6))
 	cat, err := e.NewConcat(nn.NewConcat())
 	if err != nil {
@@ -347,30 +288,30 @@ func TestMergeMatchesCPU(t *testing.T) {
 	for _, s := range [][2][]int{{{2, 2, 3, 3}, {2, 3, 3, 3}}, {{3, 2}, {3, 5}}, {{2, 1, 4, 5}, {2, 1, 4, 5}}} {
 		what := fmt.Sprintf("concat %v %v", s[0], s[1])
 		ref := nn.NewConcat()
-		a, b := randT(rng, s[0]...), randT(rng, s[1]...)
+		a, b := randTensor(rng, s[0]...), randTensor(rng, s[1]...)
 		want := ref.Forward2(a, b)
-		dy := randT(rng, want.Shape...)
+		dy := randTensor(rng, want.Shape...)
 		wda, wdb := ref.Backward2(dy)
-		y, err := cat.Forward2(toDev(t, e, a), toDev(t, e, b))
+		y, err := cat.Forward2(toDevice(t, e, a), toDevice(t, e, b))
 		if err != nil {
 			t.Fatal(err)
 		}
-		near32(t, what+" y", y, fromDev(t, e, y), want, 0, 0)
-		da, db, err := cat.Backward2(toDev(t, e, dy))
+		near32(t, what+" y", y, fromDevice(t, e, y), want, 0, 0)
+		da, db, err := cat.Backward2(toDevice(t, e, dy))
 		if err != nil {
 			t.Fatal(err)
 		}
-		near32(t, what+" da", da, fromDev(t, e, da), wda, 0, 0)
-		near32(t, what+" db", db, fromDev(t, e, db), wdb, 0, 0)
+		near32(t, what+" da", da, fromDevice(t, e, da), wda, 0, 0)
+		near32(t, what+" db", db, fromDevice(t, e, db), wdb, 0, 0)
 	}
-	a, b := randT(rng, 2, 3, 4), randT(rng, 2, 3, 4)
+	a, b := randTensor(rng, 2, 3, 4), randTensor(rng, 2, 3, 4)
 	want := nn.NewAdd().Forward2(a, b)
-	y, err := add.Forward2(toDev(t, e, a), toDev(t, e, b))
+	y, err := add.Forward2(toDevice(t, e, a), toDevice(t, e, b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	near32(t, "add y", y, fromDev(t, e, y), want, 0, 0)
-	dyd := toDev(t, e, randT(rng, 2, 3, 4))
+	near32(t, "add y", y, fromDevice(t, e, y), want, 0, 0)
+	dyd := toDevice(t, e, randTensor(rng, 2, 3, 4))
 	da, db, err := add.Backward2(dyd)
 	if err != nil || da.P != dyd.P || db.P != dyd.P {
 		t.Errorf("add backward: %v, %v, %v: want dy itself twice", da, db, err)
@@ -382,7 +323,7 @@ func TestMergeMatchesCPU(t *testing.T) {
 // naming the layer and the device.
 func TestLayerErrors(t *testing.T) {
 	ctx := context.Background()
-	e := layerEngine(t)
+	e := newTestEngine(t)
 	_, twin, _, ta := bnPair(t, 1, 3, nn.Linear)
 	ga, err := e.NewArena(ctx, ta)
 	if err != nil {
@@ -397,7 +338,7 @@ func TestLayerErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	x := toDev(t, e, randT(rng, 2, 4, 2, 2))
+	x := toDevice(t, e, randTensor(rng, 2, 4, 2, 2))
 	act, _ := e.NewAct(nn.NewReLU())
 	sm, _ := e.NewSoftmax(nn.NewSoftmax())
 	do, _ := e.NewDropout(nn.NewDropout(0.5, 1))
@@ -415,8 +356,8 @@ func TestLayerErrors(t *testing.T) {
 	_, errs["Dropout backward before"] = do.Backward(x)
 	_, errs["Dropout forward"] = do.Forward(short, true)
 	_, _, errs["Concat backward before"] = cat.Backward2(x)
-	_, errs["Concat forward"] = cat.Forward2(x, toDev(t, e, randT(rng, 3, 4, 2, 2)))
-	_, errs["Add forward"] = add.Forward2(x, toDev(t, e, randT(rng, 2, 4, 2, 1)))
+	_, errs["Concat forward"] = cat.Forward2(x, toDevice(t, e, randTensor(rng, 3, 4, 2, 2)))
+	_, errs["Add forward"] = add.Forward2(x, toDevice(t, e, randTensor(rng, 2, 4, 2, 1)))
 	_, _, errs["Add backward before"] = add.Backward2(x)
 	if _, err := e.NewAct(nn.NewAct(nn.Activation(42))); err == nil {
 		t.Error("NewAct accepted an unknown activation")
@@ -433,7 +374,7 @@ func TestLayerErrors(t *testing.T) {
 	if err := ga.ZeroGrad(); err != nil {
 		t.Fatal(err)
 	}
-	y, err := bn.Forward(toDev(t, e, randT(rng, 2, 3)), true)
+	y, err := bn.Forward(toDevice(t, e, randTensor(rng, 2, 3)), true)
 	if err != nil {
 		t.Fatal(err)
 	}

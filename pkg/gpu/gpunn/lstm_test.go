@@ -4,14 +4,12 @@ package gpunn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
-	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
 )
@@ -52,31 +50,7 @@ var lstmCases = []lstmCase{
 
 // TestLSTMMatchesCPUGPU runs the same comparison on this machine's GPU.
 func TestLSTMMatchesCPUGPU(t *testing.T) {
-	if _, err := gpu.Probe(); errors.Is(err, gpu.ErrNoGPU) {
-		t.Skipf("no GPU (%v): the device LSTM is tested here on the host emulator only (TestLSTMMatchesCPUEmulated)", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gpu.Open(gpu.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.LoadKernels(gpu.KernelConfig{}); errors.Is(err, gpu.ErrNoNVRTC) {
-		t.Skipf("GPU found but no NVRTC (%v): set %s to libnvrtc.so", err, gpu.NVRTCLibEnv)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.NewBlas(s, gpu.BlasConfig{}); errors.Is(err, gpu.ErrNoCUBLAS) {
-		t.Skipf("GPU found but no cuBLAS (%v): set %s to libcublas.so", err, gpu.CUBLASLibEnv)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	cfg := openOn(t, c)
+	cfg := realConfig(t, "the device LSTM is tested here on the host emulator only (TestLSTMMatchesCPUEmulated)")
 	for i, lc := range lstmCases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) { lstmBoth(t, cfg, lc, uint64(i+1)) })
 	}
@@ -98,16 +72,7 @@ func lstmBoth(t *testing.T, cfg Config, c lstmCase, seed uint64) {
 			p.W[j] = float32(rng.NormFloat64() * 0.5)
 		}
 	}
-	cfg.guard = guardElems
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Free(); err != nil {
-			t.Error(err)
-		}
-	})
+	e := guarded(t, cfg)
 	ga, err := e.NewArena(ctx, arena)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +133,7 @@ func lstmBoth(t *testing.T, cfg Config, c lstmCase, seed uint64) {
 		if fmt.Sprint(gy.Shape) != fmt.Sprint(y.Shape) {
 			t.Fatalf("step %d: output shape %v on the device, %v on the CPU", step, gy.Shape, y.Shape)
 		}
-		got := downloadT(t, e, gy)
+		got := fromDevice(t, e, gy)
 		gdx, err := dev.Backward(dyd.tensor(out...))
 		if err != nil {
 			t.Fatal(err)
@@ -177,7 +142,7 @@ func lstmBoth(t *testing.T, cfg Config, c lstmCase, seed uint64) {
 			t.Fatalf("step %d: input gradient shape %v, want %v", step, gdx.Shape, x.Shape)
 		}
 		compareVec(t, fmt.Sprintf("step %d output", step), got, y.Data)
-		compareVec(t, fmt.Sprintf("step %d input gradient", step), downloadT(t, e, gdx), dx.Data)
+		compareVec(t, fmt.Sprintf("step %d input gradient", step), fromDevice(t, e, gdx), dx.Data)
 		grad := make([]float32, arena.Size())
 		if err := ga.DownloadGrad(ctx, grad); err != nil {
 			t.Fatal(err)
@@ -188,26 +153,6 @@ func lstmBoth(t *testing.T, cfg Config, c lstmCase, seed uint64) {
 		}
 	}
 	checkGuards(t, e)
-}
-
-// downloadT waits for the engine and copies the device tensor x.
-func downloadT(t *testing.T, e *Engine, x Tensor) []float32 {
-	t.Helper()
-	if err := e.Synchronize(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	raw := make([]byte, 4*x.Len())
-	b := x.P.Buffer()
-	all := make([]byte, b.Size())
-	if err := e.c.CopyDtoH(all, b); err != nil {
-		t.Fatal(err)
-	}
-	copy(raw, all[x.P.Offset():])
-	out := make([]float32, x.Len())
-	for i := range out {
-		out[i] = math.Float32frombits(uint32(raw[4*i]) | uint32(raw[4*i+1])<<8 | uint32(raw[4*i+2])<<16 | uint32(raw[4*i+3])<<24)
-	}
-	return out
 }
 
 // compareVec checks got against want within 1e-5 + 1e-4·|want|.
@@ -324,7 +269,7 @@ func TestLSTMUnkeyedMasksEmulated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return downloadT(t, e, y)
+		return fromDevice(t, e, y)
 	}
 	same := func(a, b []float32) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
 	if a, b := run(), run(); same(a, b) {

@@ -4,13 +4,11 @@ package gpunn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/optim"
 	"github.com/scibench/scibench/pkg/tensor"
@@ -28,33 +26,7 @@ func TestMLPMatchesCPUEmulated(t *testing.T) {
 
 // TestMLPMatchesCPUGPU runs the same comparison on this machine's GPU.
 func TestMLPMatchesCPUGPU(t *testing.T) {
-	if _, err := gpu.Probe(); errors.Is(err, gpu.ErrNoGPU) {
-		t.Skipf("no GPU (%v): the device MLP is tested here on the host emulator only (TestMLPMatchesCPUEmulated)", err)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gpu.Open(gpu.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	m, err := c.LoadKernels(gpu.KernelConfig{})
-	if errors.Is(err, gpu.ErrNoNVRTC) {
-		t.Skipf("GPU found but no NVRTC (%v): set %s to libnvrtc.so", err, gpu.NVRTCLibEnv)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.NewStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bl, err := c.NewBlas(s, gpu.BlasConfig{})
-	if errors.Is(err, gpu.ErrNoCUBLAS) {
-		t.Skipf("GPU found but no cuBLAS (%v): set %s to libcublas.so", err, gpu.CUBLASLibEnv)
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Context: c, Module: m, Stream: s, Blas: bl}
+	cfg := realConfig(t, "the device MLP is tested here on the host emulator only (TestMLPMatchesCPUEmulated)")
 	for seed := uint64(1); seed <= 4; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { trainBoth(t, cfg, seed) })
 	}
@@ -96,17 +68,9 @@ func build(t *testing.T, cfg Config, rng *rand.Rand) *model {
 			d.B.W[j] = float32(rng.NormFloat64() * 0.1)
 		}
 	}
-	cfg.guard = guardElems
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Free(); err != nil {
-			t.Error(err)
-		}
-	})
+	e := guarded(t, cfg)
 	md.e = e
+	var err error
 	if md.ga, err = e.NewArena(context.Background(), md.arena); err != nil {
 		t.Fatal(err)
 	}
