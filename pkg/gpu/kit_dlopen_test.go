@@ -12,7 +12,7 @@ import (
 	"github.com/ebitengine/purego"
 
 	"github.com/scibench/scibench/kernels"
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 )
 
 // This file builds the fake libraries the kernel, NVRTC and cuBLAS tests

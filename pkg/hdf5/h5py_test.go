@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 )
 
 // The round-trip tests run python3 with h5py (Debian python3-h5py). When no

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/scibench/scibench/pkg/hdf5"
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 )
 
 // needHDF5 skips in the build without the hdf5 tag only (make test and CI

@@ -3,7 +3,7 @@ package stemdl
 import (
 	"testing"
 
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 )
 
 // The npz tests run python3 with NumPy (Debian python3-numpy) to write

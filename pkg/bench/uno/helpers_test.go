@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/scibench/scibench/pkg/hdf5"
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 )
 
 // needHDF5 skips only in a build without the hdf5 tag (the Makefile and CI

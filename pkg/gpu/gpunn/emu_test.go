@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/scibench/scibench/pkg/gpu"
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 )
 
 // The emulated device: pkg/gpu's test fakes (a libcuda whose launches run

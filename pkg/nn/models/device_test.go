@@ -14,7 +14,7 @@ import (
 
 	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/gpu/gpunn"
-	"github.com/scibench/scibench/pkg/internal/testutil"
+	"github.com/scibench/scibench/internal/testutil"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/optim"
 	"github.com/scibench/scibench/pkg/tensor"
