@@ -5,8 +5,9 @@
 #   bash scripts/gpu-check.sh run        # on the GPU machine: tests and short runs, results into $OUT
 #
 # "build" makes a pure-Go scibench (CGO_ENABLED=0: no OpenBLAS or HDF5 needed there) and the test
-# binaries of the GPU packages. "run" runs every GPU test (the ones that skip without a GPU), then each
-# benchmark that needs no HDF5 for one short run on the GPU and the same on the CPU, 1 worker, and
+# binaries of the GPU packages. "run" runs every GPU test (the ones that skip without a GPU), train-bench
+# on the GPU and the CPU for every model, then the earthquake smoke run (it needs no HDF5) on the GPU and
+# on the CPU with 1 worker and on the GPU with 2, and
 # copies result.json, the logs and nvidia-smi's view into $OUT (default ./gpu-check-out). Each step has
 # its own timeout; a failed step is recorded and the next one runs.
 set -uo pipefail
@@ -45,6 +46,9 @@ run)
 		pkg=$(basename "$t" .test)
 		(cd "$(echo "$pkg" | tr _ /)" && step "test-$pkg" 300 "$root/$t" -test.run 'GPU' -test.v -test.count=1)
 	done
+	# model throughput on synthetic batches, GPU then CPU (all cores)
+	step train-bench-gpu 400 "$dir/scibench" train-bench --device gpu --model uno,lstm,lstm-small,unet,resnet50,resnet18 --steps 20 --json
+	step train-bench-cpu 400 "$dir/scibench" train-bench --device cpu --threads "$(nproc)" --model uno,lstm,unet,resnet50 --steps 3 --json
 	for dev in gpu cpu; do
 		step "earthquake-$dev" 300 "$dir/scibench" run earthquake --device "$dev" --nproc 1 \
 			--config configs/earthquake-smoke.yaml --out "$out/earthquake-$dev" --data "$out/cache"

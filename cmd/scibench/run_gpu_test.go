@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -256,5 +257,30 @@ func TestRunDeviceBogus(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("run directory %s: %v, want none", dir, err)
+	}
+}
+
+// TestTrainBenchGPU runs train-bench on the emulated GPU: the JSON row
+// names the device; a bad --device is a usage error.
+func TestTrainBenchGPU(t *testing.T) {
+	for _, kv := range emulatedDriverEnv(t) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	var out, errb bytes.Buffer
+	code := cmdTrainBench(context.Background(), []string{"--device", "gpu", "--model", "lstm-small", "--batch", "2", "--steps", "1", "--json"}, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var r trainBenchResult
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if r.Device != "cuda:0 Fake H200" || r.Model != "lstm-small" || r.Batch != 2 || !(r.SamplesPerS > 0) {
+		t.Fatalf("train-bench on the GPU: %+v", r)
+	}
+	errb.Reset()
+	if code := cmdTrainBench(context.Background(), []string{"--device", "tpu"}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), `--device "tpu"`) {
+		t.Fatalf("--device tpu: exit %d, %s", code, errb.String())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scibench/scibench/pkg/bench"
 	"github.com/scibench/scibench/pkg/blas"
 	"github.com/scibench/scibench/pkg/nn/models"
 )
@@ -30,6 +31,7 @@ type trainBenchResult struct {
 	Threads     int     `json:"threads"`
 	SamplesPerS float64 `json:"samples_per_s"`
 	GFLOPS      float64 `json:"gflops"`
+	Device      string  `json:"device,omitempty"` // the GPU with --device gpu
 }
 
 // cmdTrainBench runs forward+backward+optimizer steps on a synthetic batch
@@ -48,6 +50,7 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	steps := fs.Int("steps", 10, "timed steps (after 2 warm-up steps)")
 	seed := fs.Uint64("seed", 1, "synthetic data and dropout seed")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
+	device := fs.String("device", bench.DeviceCPU, "engine: cpu, or gpu (this machine's first GPU; the loss stays on the host)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -56,6 +59,10 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "scibench train-bench: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *device != bench.DeviceCPU && *device != bench.DeviceGPU {
+		fmt.Fprintf(stderr, "scibench train-bench: --device %q: want cpu or gpu\n", *device)
 		return exitUsage
 	}
 	if *batch < 0 || *threads < 1 || *steps < 1 {
@@ -73,7 +80,7 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var tw *tabwriter.Writer
 	if !*asJSON {
 		tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "model\tparams\tbatch\tthreads\tsamples_per_s\tgflops\t")
+		fmt.Fprintln(tw, "model\tparams\tbatch\tthreads\tsamples_per_s\tgflops\tdevice\t")
 	}
 	enc := json.NewEncoder(stdout)
 	for _, name := range list {
@@ -84,7 +91,11 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 				b = 32
 			}
 		}
-		r, err := runTrainBench(ctx, name, b, *steps, *seed)
+		r, err := runTrainBench(ctx, name, b, *steps, *seed, *device)
+		if errors.Is(err, bench.ErrDevice) {
+			fmt.Fprintf(stderr, "scibench train-bench: %v\n", err)
+			return exitUsage
+		}
 		if err != nil {
 			if tw != nil {
 				tw.Flush()
@@ -100,7 +111,11 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.2f\t\n", r.Model, r.Params, r.Batch, r.Threads, r.SamplesPerS, r.GFLOPS)
+		dev := r.Device
+		if dev == "" {
+			dev = "cpu"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.2f\t%s\t\n", r.Model, r.Params, r.Batch, r.Threads, r.SamplesPerS, r.GFLOPS, dev)
 	}
 	if tw != nil {
 		tw.Flush()
@@ -109,11 +124,34 @@ func cmdTrainBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 // runTrainBench builds one bench, runs 2 warm-up steps and then steps timed
-// steps, and derives throughput from the median step time.
-func runTrainBench(ctx context.Context, name string, batch, steps int, seed uint64) (trainBenchResult, error) {
+// steps, and derives throughput from the median step time. With device
+// gpu the bench runs on a GPU engine opened for it (each step waits for
+// the model's output, which the loss needs on the host, so a step's time
+// includes the device work of the one before).
+func runTrainBench(ctx context.Context, name string, batch, steps int, seed uint64, device string) (r trainBenchResult, err error) {
 	b, err := models.Benches[name](batch, seed)
 	if err != nil {
 		return trainBenchResult{}, err
+	}
+	step := b.Step
+	if device == bench.DeviceGPU {
+		if b.Device == nil {
+			return trainBenchResult{}, fmt.Errorf("%w: %s has no GPU engine", bench.ErrDevice, name)
+		}
+		e, devName, closeEngine, err := bench.OpenEngine(device, 0, nil)
+		if err != nil {
+			return trainBenchResult{}, err
+		}
+		defer func() { err = errors.Join(err, closeEngine()) }()
+		if step, err = b.Device(e); err != nil {
+			return trainBenchResult{}, err
+		}
+		r.Device = devName
+		defer func() {
+			if err == nil {
+				err = e.Synchronize(ctx)
+			}
+		}()
 	}
 	times := make([]float64, 0, steps)
 	for i := 0; i < steps+2; i++ {
@@ -121,7 +159,7 @@ func runTrainBench(ctx context.Context, name string, batch, steps int, seed uint
 			return trainBenchResult{}, fmt.Errorf("step %d: %w", i, err)
 		}
 		t0 := time.Now()
-		if err := b.Step(); err != nil {
+		if err := step(); err != nil {
 			return trainBenchResult{}, fmt.Errorf("step %d: %w", i, err)
 		}
 		if i >= 2 {
@@ -134,8 +172,7 @@ func runTrainBench(ctx context.Context, name string, batch, steps int, seed uint
 		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
 	}
 	sps := float64(b.Batch) / med
-	return trainBenchResult{
-		Model: b.Model, Params: b.Params, Batch: b.Batch,
-		SamplesPerS: sps, GFLOPS: sps * b.FlopsPerSample / 1e9,
-	}, nil
+	r.Model, r.Params, r.Batch = b.Model, b.Params, b.Batch
+	r.SamplesPerS, r.GFLOPS = sps, sps*b.FlopsPerSample/1e9
+	return r, nil
 }

@@ -42,16 +42,8 @@ type deviceModel interface {
 // streams each finished gradient to the host for the all-reduce.
 func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank int) (string, func() error, error) {
 	nop := func() error { return nil }
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	switch mode {
-	case DeviceCPU:
+	if mode == DeviceCPU {
 		return "cpu", nop, nil
-	case DeviceAuto, DeviceGPU, "":
-	default:
-		return "", nil, fmt.Errorf("%w: --device %q: want auto, gpu or cpu", ErrDevice, mode)
 	}
 	var model any
 	switch t := run.Task.(type) {
@@ -65,37 +57,21 @@ func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank in
 		model = t.Model()
 	}
 	dm, ok := model.(deviceModel)
-	if !ok {
-		if mode == DeviceGPU {
-			return "", nil, fmt.Errorf("%w: the %T task has no GPU engine", ErrDevice, run.Task)
-		}
+	if !ok && (mode == DeviceAuto || mode == "") {
 		return "cpu", nop, nil
+	}
+	if !ok && mode == DeviceGPU {
+		return "", nil, fmt.Errorf("%w: the %T task has no GPU engine", ErrDevice, run.Task)
 	}
 	hostOpt, ok := run.Optimizer.(optim.Optimizer)
-	if !ok {
+	if !ok && mode != DeviceCPU {
 		return "", nil, fmt.Errorf("%w: optimizer %s has no GPU twin", ErrDevice, run.Optimizer.Name())
 	}
-	fallback := func(why error) (string, func() error, error) {
-		if mode == DeviceGPU {
-			return "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, why)
-		}
-		log.Info("using the CPU engine", "reason", why.Error())
-		return "cpu", nop, nil
+	e, name, closeEngine, err := OpenEngine(mode, localRank, env.Logger)
+	if err != nil || e == nil {
+		return name, closeEngine, err
 	}
-	glog := log // Open says "no GPU: using the CPU engine"; not true with mode gpu
-	if mode == DeviceGPU {
-		glog = slog.New(slog.DiscardHandler)
-	}
-	c, err := gpu.Open(gpu.Config{LocalRank: localRank, Logger: glog})
-	if errors.Is(err, gpu.ErrNoGPU) {
-		if mode == DeviceGPU {
-			return "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, err)
-		}
-		return "cpu", nop, nil // Open logged the line
-	} else if err != nil {
-		return "", nil, err
-	}
-	var closers []func() error
+	closers := []func() error{closeEngine}
 	closeAll := func() error {
 		var errs []error
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -103,33 +79,9 @@ func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank in
 		}
 		return errors.Join(errs...)
 	}
-	closers = append(closers, c.Close)
 	fail := func(err error) (string, func() error, error) {
 		return "", nil, errors.Join(err, closeAll())
 	}
-	m, err := c.LoadKernels(gpu.KernelConfig{})
-	if errors.Is(err, gpu.ErrNoNVRTC) {
-		_ = closeAll()
-		return fallback(err)
-	} else if err != nil {
-		return fail(err)
-	}
-	s, err := c.NewStream()
-	if err != nil {
-		return fail(err)
-	}
-	bl, err := c.NewBlas(s, gpu.BlasConfig{})
-	if errors.Is(err, gpu.ErrNoCUBLAS) {
-		_ = closeAll()
-		return fallback(err)
-	} else if err != nil {
-		return fail(err)
-	}
-	e, err := gpunn.New(gpunn.Config{Context: c, Module: m, Stream: s, Blas: bl})
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, e.Free)
 	multi := env.World > 1
 	dev, err := dm.UseDevice(e, gpunn.ModelConfig{StreamGrads: multi, Context: ctx})
 	if err != nil {
@@ -144,9 +96,79 @@ func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank in
 	closers = append(closers, o.Free)
 	run.Optimizer = o
 	run.Train.Device = dev
+	if env.Logger != nil {
+		env.Logger.Info("using the GPU engine", "device", name, "stream_gradients", multi)
+	}
+	return name, closeAll, nil
+}
+
+// OpenEngine opens the GPU engine of this worker (local rank localRank)
+// for mode (DeviceAuto, DeviceGPU; DeviceCPU returns no engine): the
+// context, the kernels compiled with NVRTC, a stream and a cuBLAS handle.
+// It returns the engine, the device's name and a function that frees it
+// all. With mode auto and no usable GPU (no driver or device, no NVRTC, no
+// cuBLAS) it returns a nil engine and the name "cpu", having logged why;
+// with mode gpu that is an ErrDevice.
+func OpenEngine(mode string, localRank int, log *slog.Logger) (*gpunn.Engine, string, func() error, error) {
+	nop := func() error { return nil }
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	switch mode {
+	case DeviceCPU:
+		return nil, "cpu", nop, nil
+	case DeviceAuto, DeviceGPU, "":
+	default:
+		return nil, "", nil, fmt.Errorf("%w: --device %q: want auto, gpu or cpu", ErrDevice, mode)
+	}
+	fallback := func(why error) (*gpunn.Engine, string, func() error, error) {
+		if mode == DeviceGPU {
+			return nil, "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, why)
+		}
+		log.Info("using the CPU engine", "reason", why.Error())
+		return nil, "cpu", nop, nil
+	}
+	glog := log // Open says "no GPU: using the CPU engine"; not true with mode gpu
+	if mode == DeviceGPU {
+		glog = slog.New(slog.DiscardHandler)
+	}
+	c, err := gpu.Open(gpu.Config{LocalRank: localRank, Logger: glog})
+	if errors.Is(err, gpu.ErrNoGPU) {
+		if mode == DeviceGPU {
+			return nil, "", nil, fmt.Errorf("%w: --device gpu: %w", ErrDevice, err)
+		}
+		return nil, "cpu", nop, nil // Open logged the line
+	} else if err != nil {
+		return nil, "", nil, err
+	}
+	fail := func(err error) (*gpunn.Engine, string, func() error, error) {
+		return nil, "", nil, errors.Join(err, c.Close())
+	}
+	m, err := c.LoadKernels(gpu.KernelConfig{})
+	if errors.Is(err, gpu.ErrNoNVRTC) {
+		_ = c.Close()
+		return fallback(err)
+	} else if err != nil {
+		return fail(err)
+	}
+	s, err := c.NewStream()
+	if err != nil {
+		return fail(err)
+	}
+	bl, err := c.NewBlas(s, gpu.BlasConfig{})
+	if errors.Is(err, gpu.ErrNoCUBLAS) {
+		_ = c.Close()
+		return fallback(err)
+	} else if err != nil {
+		return fail(err)
+	}
+	e, err := gpunn.New(gpunn.Config{Context: c, Module: m, Stream: s, Blas: bl})
+	if err != nil {
+		return fail(err)
+	}
 	d := c.Device()
 	name := fmt.Sprintf("cuda:%d %s", d.Index, d.Name)
-	log.Info("using the GPU engine", "device", name, "compute_capability", fmt.Sprintf("%d.%d", d.Major, d.Minor),
-		"kernels", m.Arch(), "stream_gradients", multi)
-	return name, closeAll, nil
+	log.Info("GPU engine", "device", name, "compute_capability", fmt.Sprintf("%d.%d", d.Major, d.Minor), "kernels", m.Arch())
+	// the context frees the module, stream and handle with it
+	return e, name, func() error { return errors.Join(e.Free(), c.Close()) }, nil
 }

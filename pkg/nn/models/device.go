@@ -5,6 +5,8 @@ import (
 
 	"github.com/scibench/scibench/pkg/gpu/gpunn"
 	"github.com/scibench/scibench/pkg/nn"
+	"github.com/scibench/scibench/pkg/optim"
+	"github.com/scibench/scibench/pkg/tensor"
 )
 
 // The GPU engine of the models (issue 8): UseDevice builds the device twin
@@ -366,4 +368,65 @@ func (n *unetNet) Backward(dout gpunn.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// deviceModel is a model with a GPU engine.
+type deviceModel interface {
+	Model
+	UseDevice(e *gpunn.Engine, cfg gpunn.ModelConfig) (*gpunn.Model, error)
+}
+
+// hostStep is a train-bench step on the CPU engine: zero the gradients,
+// forward, the loss gradient, backward, one optimizer step.
+func hostStep(m Model, opt optim.Optimizer, in []*tensor.Tensor, lossGrad func(*tensor.Tensor) (*tensor.Tensor, error)) func() error {
+	return func() error {
+		m.Arena().ZeroGrad()
+		out, err := m.Forward(in, true)
+		if err != nil {
+			return err
+		}
+		g, err := lossGrad(out)
+		if err != nil {
+			return err
+		}
+		if err := m.Backward(g); err != nil {
+			return err
+		}
+		opt.Step(m.Arena().Data, m.Arena().Grad)
+		return nil
+	}
+}
+
+// deviceBench is Bench.Device for model m trained with the named bench
+// optimizer: the model moves to e (gradients stay there) and each step is
+// hostStep's on the device, the loss computed on the host from the
+// downloaded output.
+func deviceBench(m deviceModel, optName string, in []*tensor.Tensor, lossGrad func(*tensor.Tensor) (*tensor.Tensor, error)) func(*gpunn.Engine) (func() error, error) {
+	return func(e *gpunn.Engine) (func() error, error) {
+		dm, err := m.UseDevice(e, gpunn.ModelConfig{})
+		if err != nil {
+			return nil, err
+		}
+		opt, err := e.NewOptimizer(dm.DeviceArena(), newBenchOptimizer(optName, m.Arena().Size()), gpunn.OptimizerConfig{})
+		if err != nil {
+			return nil, err
+		}
+		return func() error {
+			if err := dm.ZeroGrad(); err != nil {
+				return err
+			}
+			out, err := m.Forward(in, true)
+			if err != nil {
+				return err
+			}
+			g, err := lossGrad(out)
+			if err != nil {
+				return err
+			}
+			if err := m.Backward(g); err != nil {
+				return err
+			}
+			return opt.StepErr(nil, nil)
+		}, nil
+	}
 }

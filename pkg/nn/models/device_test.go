@@ -12,9 +12,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/scibench/scibench/internal/testutil"
 	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/gpu/gpunn"
-	"github.com/scibench/scibench/internal/testutil"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/optim"
 	"github.com/scibench/scibench/pkg/tensor"
@@ -114,11 +114,6 @@ type deviceCase struct {
 	slow   bool
 }
 
-type deviceUser interface {
-	Model
-	UseDevice(e *gpunn.Engine, cfg gpunn.ModelConfig) (*gpunn.Model, error)
-}
-
 func randT(rng *rand.Rand, shape ...int) *tensor.Tensor {
 	x := tensor.New(shape...)
 	for i := range x.Data {
@@ -183,7 +178,7 @@ func checkOnDevice(t *testing.T, e *gpunn.Engine, c deviceCase, stream bool) {
 		t.Fatal(err)
 	}
 	// small copies, so a backward pass streams its gradients in many
-	dm, err := md.(deviceUser).UseDevice(e, gpunn.ModelConfig{StreamGrads: stream, CopyElems: 50})
+	dm, err := md.(deviceModel).UseDevice(e, gpunn.ModelConfig{StreamGrads: stream, CopyElems: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

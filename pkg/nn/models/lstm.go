@@ -206,25 +206,16 @@ func lstmBench(preset string) func(batch int, seed uint64) (*Bench, error) {
 		opt := newBenchOptimizer("adam", m.arena.Size())
 		loss := &nn.MSE{Weights: w}
 		var grad tensor.Tensor
-		step := func() error {
-			m.arena.ZeroGrad()
-			out, err := m.Forward(in, true)
-			if err != nil {
-				return err
-			}
-			if _, err := loss.Loss(&grad, out, y); err != nil {
-				return err
-			}
-			if err := m.Backward(&grad); err != nil {
-				return err
-			}
-			opt.Step(m.arena.Data, m.arena.Grad)
-			return nil
+		lossGrad := func(out *tensor.Tensor) (*tensor.Tensor, error) {
+			_, err := loss.Loss(&grad, out, y)
+			return &grad, err
 		}
+		step := hostStep(m, opt, in, lossGrad)
 		name := "lstm"
 		if preset == "small" {
 			name = "lstm-small"
 		}
-		return &Bench{Model: name, Params: m.arena.Size(), Batch: batch, FlopsPerSample: m.FlopsPerSample(benchSteps), Step: step}, nil
+		return &Bench{Model: name, Params: m.arena.Size(), Batch: batch, FlopsPerSample: m.FlopsPerSample(benchSteps), Step: step,
+			Device: deviceBench(m, "adam", in, lossGrad)}, nil
 	}
 }

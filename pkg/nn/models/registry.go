@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 
+	"github.com/scibench/scibench/pkg/gpu/gpunn"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/optim"
 	"github.com/scibench/scibench/pkg/tensor"
@@ -34,6 +35,10 @@ type Bench struct {
 	Batch          int
 	FlopsPerSample float64      // forward + backward
 	Step           func() error // one forward+backward+optimizer step
+	// Device moves the model to the GPU engine e and returns the same step
+	// there (the optimizer's device twin; the loss on the host); after it
+	// Step must not be used.
+	Device func(e *gpunn.Engine) (step func() error, err error)
 }
 
 // Benches builds each benchmark for a batch size and seed; one line per

@@ -334,22 +334,13 @@ func resnetBench(depth int) func(batch int, seed uint64) (*Bench, error) {
 		opt := newBenchOptimizer("adam", m.arena.Size())
 		loss := &nn.SoftmaxCrossEntropy{}
 		var grad tensor.Tensor
-		step := func() error {
-			m.arena.ZeroGrad()
-			out, err := m.Forward(in, true)
-			if err != nil {
-				return err
-			}
-			if _, err := loss.Loss(&grad, out, labels); err != nil {
-				return err
-			}
-			if err := m.Backward(&grad); err != nil {
-				return err
-			}
-			opt.Step(m.arena.Data, m.arena.Grad)
-			return nil
+		lossGrad := func(out *tensor.Tensor) (*tensor.Tensor, error) {
+			_, err := loss.Loss(&grad, out, labels)
+			return &grad, err
 		}
+		step := hostStep(m, opt, in, lossGrad)
 		name := fmt.Sprintf("resnet%d", depth)
-		return &Bench{Model: name, Params: m.arena.Size(), Batch: batch, FlopsPerSample: 3 * m.FLOPs(size, size), Step: step}, nil
+		return &Bench{Model: name, Params: m.arena.Size(), Batch: batch, FlopsPerSample: 3 * m.FLOPs(size, size), Step: step,
+			Device: deviceBench(m, "adam", in, lossGrad)}, nil
 	}
 }

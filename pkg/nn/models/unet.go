@@ -280,20 +280,11 @@ func unetBench(batch int, seed uint64) (*Bench, error) {
 	opt := newBenchOptimizer("adam", m.arena.Size())
 	loss := &nn.BCEWithLogits{}
 	var grad tensor.Tensor
-	step := func() error {
-		m.arena.ZeroGrad()
-		out, err := m.Forward(in, true)
-		if err != nil {
-			return err
-		}
-		if _, err := loss.Loss(&grad, out, y); err != nil {
-			return err
-		}
-		if err := m.Backward(&grad); err != nil {
-			return err
-		}
-		opt.Step(m.arena.Data, m.arena.Grad)
-		return nil
+	lossGrad := func(out *tensor.Tensor) (*tensor.Tensor, error) {
+		_, err := loss.Loss(&grad, out, y)
+		return &grad, err
 	}
-	return &Bench{Model: "unet", Params: m.arena.Size(), Batch: batch, FlopsPerSample: 3 * m.FLOPs(size, size), Step: step}, nil
+	step := hostStep(m, opt, in, lossGrad)
+	return &Bench{Model: "unet", Params: m.arena.Size(), Batch: batch, FlopsPerSample: 3 * m.FLOPs(size, size), Step: step,
+		Device: deviceBench(m, "adam", in, lossGrad)}, nil
 }

@@ -246,6 +246,10 @@ func unoBench(batch int, seed uint64) (*Bench, error) {
 	opt := newFusedStep(m.arena, newBenchOptimizer("adamax", m.arena.Size()))
 	loss := &nn.MSE{}
 	var grad tensor.Tensor
+	lossGrad := func(out *tensor.Tensor) (*tensor.Tensor, error) {
+		_, err := loss.Loss(&grad, out, y)
+		return &grad, err
+	}
 	step := func() error {
 		m.arena.ZeroGrad()
 		opt.begin()
@@ -253,16 +257,18 @@ func unoBench(batch int, seed uint64) (*Bench, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := loss.Loss(&grad, out, y); err != nil {
+		g, err := lossGrad(out)
+		if err != nil {
 			return err
 		}
-		if err := m.Backward(&grad); err != nil {
+		if err := m.Backward(g); err != nil {
 			return err
 		}
 		opt.finish()
 		return nil
 	}
-	return &Bench{Model: "uno", Params: m.arena.Size(), Batch: batch, FlopsPerSample: m.FlopsPerSample(), Step: step}, nil
+	return &Bench{Model: "uno", Params: m.arena.Size(), Batch: batch, FlopsPerSample: m.FlopsPerSample(), Step: step,
+		Device: deviceBench(m, "adamax", in, lossGrad)}, nil
 }
 
 // randNormal returns a [shape] tensor of N(0, 1) draws.
