@@ -11,8 +11,8 @@ import (
 
 	"github.com/ebitengine/purego"
 
-	"github.com/scibench/scibench/kernels"
 	"github.com/scibench/scibench/internal/testutil"
+	"github.com/scibench/scibench/kernels"
 )
 
 // This file builds the fake libraries the kernel, NVRTC and cuBLAS tests

@@ -17,18 +17,6 @@ import (
 // recurrence whose matrix products are done here on the host, against
 // nn.LSTM.Forward and nn.LSTM.Backward.
 
-// TestLSTMKernelsMatchCPUTwinsEmulated runs them on the host emulator.
-func TestLSTMKernelsMatchCPUTwinsEmulated(t *testing.T) {
-	c, m := gpu.EmulatedForTest(t)
-	runLSTMTwins(t, c, m, 32, 3)
-}
-
-// TestLSTMKernelsMatchCPUTwinsGPU runs them on this machine's GPU.
-func TestLSTMKernelsMatchCPUTwinsGPU(t *testing.T) {
-	c, m := realGPU(t, "the LSTM kernels are tested here on the host emulator only")
-	runLSTMTwins(t, c, m, 256, 0)
-}
-
 func runLSTMTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
 	mk := envMaker(t, c, m, block, maxGrid, 11)
 	t.Run("masks", func(t *testing.T) { testLSTMMasks(mk(t)) })

@@ -15,18 +15,6 @@ import (
 // softmax_fwd_f32, softmax_bwd_f32) against their CPU twins, with guard
 // bands, on the emulator and on a real GPU when there is one.
 
-// TestMergeKernelsMatchCPUTwinsEmulated runs them on the host emulator.
-func TestMergeKernelsMatchCPUTwinsEmulated(t *testing.T) {
-	c, m := gpu.EmulatedForTest(t)
-	runMergeTwins(t, c, m, 32, 3)
-}
-
-// TestMergeKernelsMatchCPUTwinsGPU runs them on this machine's GPU.
-func TestMergeKernelsMatchCPUTwinsGPU(t *testing.T) {
-	c, m := realGPU(t, "the merge kernels are tested here on the host emulator only")
-	runMergeTwins(t, c, m, 256, 0)
-}
-
 func runMergeTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
 	mk := envMaker(t, c, m, block, maxGrid, 11)
 	t.Run("concat", func(t *testing.T) { testMergeConcat(mk(t)) })

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
+	"github.com/scibench/scibench/kernels"
 	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/optim"
@@ -28,7 +30,27 @@ import (
 // TestKernelsMatchCPUTwinsGPU runs the suite on the GPU of this machine.
 func TestKernelsMatchCPUTwinsGPU(t *testing.T) {
 	c, m := realGPU(t, "the kernel-vs-CPU-twin tests run here on the host emulator only (TestKernelsMatchCPUTwinsEmulated)")
-	runTwins(t, c, m, 256, 0)
+	allTwins(t, c, m, 256, 0)
+}
+
+// launched holds the name of every kernel the suites launched.
+var launched sync.Map
+
+// allTwins runs every twin suite (kernels/*.cu) and then checks that each
+// kernel of kernels.Table was launched by one of them.
+func allTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
+	launched.Clear()
+	runTwins(t, c, m, block, maxGrid)
+	runLSTMTwins(t, c, m, block, maxGrid)
+	runMergeTwins(t, c, m, block, maxGrid)
+	if t.Failed() {
+		return
+	}
+	for _, k := range kernels.Table {
+		if _, ok := launched.Load(k.Name); !ok {
+			t.Errorf("kernel %s (%s) is not tested against its twin %s", k.Name, k.File, k.Twin)
+		}
+	}
 }
 
 // realGPU opens this machine's GPU with the kernels loaded (closed at the
@@ -58,7 +80,7 @@ func realGPU(t *testing.T, elsewhere string) (*gpu.Context, *gpu.Module) {
 // TestKernelsMatchCPUTwinsEmulated runs the suite on the host emulator.
 func TestKernelsMatchCPUTwinsEmulated(t *testing.T) {
 	c, m := gpu.EmulatedForTest(t)
-	runTwins(t, c, m, 32, 3)
+	allTwins(t, c, m, 32, 3)
 }
 
 // env is one device, its kernels and a stream.
@@ -195,6 +217,7 @@ func (e *env) launch(name string, lc gpu.LaunchConfig, args ...any) {
 	if err := e.s.Launch(f, lc, args...); err != nil {
 		e.t.Fatal(err)
 	}
+	launched.Store(name, true)
 }
 
 func (e *env) rand32(n int, lo, hi float32) []float32 {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/scibench/scibench/pkg/hdf5"
 	"github.com/scibench/scibench/internal/testutil"
+	"github.com/scibench/scibench/pkg/hdf5"
 )
 
 // needHDF5 skips in the build without the hdf5 tag only (make test and CI

@@ -3,8 +3,8 @@ package uno
 import (
 	"testing"
 
-	"github.com/scibench/scibench/pkg/hdf5"
 	"github.com/scibench/scibench/internal/testutil"
+	"github.com/scibench/scibench/pkg/hdf5"
 )
 
 // needHDF5 skips only in a build without the hdf5 tag (the Makefile and CI

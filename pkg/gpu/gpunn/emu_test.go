@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/internal/testutil"
+	"github.com/scibench/scibench/pkg/gpu"
 )
 
 // The emulated device: pkg/gpu's test fakes (a libcuda whose launches run
