@@ -4,8 +4,9 @@ GO    ?= go
 BIN   := bin/scibench
 
 # Debian packages the full build uses. Without them scibench still builds and
-# runs in pure-Go mode (gonum BLAS, no HDF5); g++ builds the GPU kernel emulator in the tests.
-DEB_PACKAGES := pkg-config g++ libopenblas-dev libhdf5-dev python3-h5py python3-numpy python3-pandas python3-tables
+# runs in pure-Go mode (gonum BLAS, no HDF5); g++ builds the GPU kernel emulator in the tests and
+# clang-16 checks the CUDA kernels with its CUDA front end (no CUDA toolkit needed).
+DEB_PACKAGES := pkg-config g++ clang-16 libopenblas-dev libhdf5-dev python3-h5py python3-numpy python3-pandas python3-tables
 
 # Build tags, evaluated when a recipe runs (after `deps` installed packages).
 TAGS = $(strip $(shell pkg-config --exists openblas 2>/dev/null && echo openblas) \
