@@ -90,3 +90,10 @@ func (l *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	return &l.dx
 }
+
+// MaskKey returns the key and first sample index set by SetMaskKey, and
+// whether the masks are keyed (engines that draw the keyed masks
+// themselves, such as the GPU engine, read it).
+func (l *Dropout) MaskKey() (key uint64, first int, keyed bool) {
+	return l.mk.key, l.mk.first, l.mk.keyed
+}

@@ -10,17 +10,18 @@ import (
 	"github.com/scibench/scibench/pkg/tensor"
 )
 
-// Dropout is the device twin of nn.Dropout. Its masks are drawn on the
-// host by the host layer itself (its seeded stream, or the per-sample
-// streams after SetMaskKey), so they are the CPU layer's masks bit for
-// bit; each active Forward uploads the mask and multiplies on the device
+// Dropout is the device twin of nn.Dropout, with the CPU layer's masks
+// bit for bit. Keyed masks (after SetMaskKey, as the training loop sets
+// them) are drawn on the device by the keyed generator; otherwise the
+// host layer draws the mask from its seeded stream and each active
+// Forward uploads it. Forward multiplies on the device
 // (dropout_apply_f32), and Backward multiplies dy by the same mask.
 //
 // The device layer owns the host layer's random state: running the host
-// layer's Forward as well would draw masks out of turn. Rate and Permanent
-// are read from the host layer at each Forward. The mask upload is a
-// plain synchronous copy after waiting for the engine's stream (a pinned,
-// asynchronous copy would avoid the wait).
+// layer's Forward as well would draw masks out of turn. Rate, Permanent
+// and the key are read from the host layer at each Forward. An unkeyed
+// mask upload is a plain synchronous copy after waiting for the engine's
+// stream.
 type Dropout struct {
 	host   *nn.Dropout
 	e      *Engine
@@ -69,6 +70,28 @@ func (l *Dropout) Forward(x Tensor, train bool) (Tensor, error) {
 	if n == 0 {
 		return Tensor{}, fmt.Errorf("gpunn: %s: Dropout forward: empty input of shape %v", e.where(), x.Shape)
 	}
+	if err := e.grow(&l.y, "Dropout output", n, 4); err != nil {
+		return Tensor{}, err
+	}
+	if key, first, keyed := h.MaskKey(); keyed && len(x.Shape) > 0 && x.Shape[0] > 0 && first >= 0 && first+x.Shape[0] <= 1<<31-1 {
+		// keyed masks are drawn on the device by the keyed generator
+		// (lstm_mask_f32, the twin of the host's keyed fill with salt 0):
+		// no host work, no wait; the host layer's own stream is untouched,
+		// as it is on the CPU when the masks are keyed
+		if err := e.grow(&l.mask, "Dropout mask", n, 4); err != nil {
+			return Tensor{}, err
+		}
+		ns := x.Shape[0]
+		thr := int(uint64(h.Rate * (1 << 16)))
+		scale := float32(1 / (1 - h.Rate))
+		if err := e.launch("lstm_mask_f32", ns, l.mask.at(0), ns, n/ns, int32(uint32(key>>32)), int32(uint32(key)), first, thr, scale); err != nil {
+			return Tensor{}, fmt.Errorf("gpunn: Dropout mask: %w", err)
+		}
+		if err := e.launch("dropout_apply_f32", n, l.y.at(0), x.P, l.mask.at(0), n); err != nil {
+			return Tensor{}, fmt.Errorf("gpunn: Dropout forward: %w", err)
+		}
+		return l.y.tensor(l.shape...), nil
+	}
 	// The host layer's output for an input of ones is its mask (1·m = m).
 	if l.ones == nil || !slices.Equal(l.ones.Shape, x.Shape) {
 		l.ones = tensor.New(x.Shape...)
@@ -81,9 +104,6 @@ func (l *Dropout) Forward(x Tensor, train bool) (Tensor, error) {
 		return Tensor{}, fmt.Errorf("gpunn: %s: Dropout forward: host mask of %d values for %d", e.where(), len(m.Data), n)
 	}
 	if err := e.grow(&l.mask, "Dropout mask", n, 4); err != nil {
-		return Tensor{}, err
-	}
-	if err := e.grow(&l.y, "Dropout output", n, 4); err != nil {
 		return Tensor{}, err
 	}
 	// the mask buffer may still be read by queued work (the last Backward)
