@@ -199,7 +199,7 @@ func checkOnDevice(t *testing.T, e *gpunn.Engine, c deviceCase, stream bool) {
 	}
 	rng := rand.New(rand.NewPCG(11, 13))
 	grad := make([]float32, n)
-	w := make([]float32, n)
+	w0 := append([]float32(nil), mc.Arena().Data...)
 	for step := 1; step <= 2; step++ {
 		in := c.inputs(rng)
 		type keyed interface{ SetMaskKey(uint64, int) }
@@ -274,15 +274,25 @@ func checkOnDevice(t *testing.T, e *gpunn.Engine, c deviceCase, stream bool) {
 	if err := dm.PullWeights(ctx); err != nil {
 		t.Fatal(err)
 	}
-	copy(w, md.Arena().Data)
+	// compare what training changed: the updates, relative to each
+	// parameter's largest update (a missing or wrong update is off by
+	// about its own size; rounding in the gradients, by 1e-3 of it)
+	upd := func(a []float32) []float32 {
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = a[i] - w0[i]
+		}
+		return d
+	}
+	dDev, dCPU := upd(md.Arena().Data), upd(mc.Arena().Data)
 	for _, p := range mc.Arena().Params() {
-		closeTo(t, "weights of "+p.Name, w[p.Offset:p.Offset+p.Len()], p.W, 1e-4)
+		closeTo(t, "update of "+p.Name, dDev[p.Offset:p.Offset+p.Len()], dCPU[p.Offset:p.Offset+p.Len()], 1e-2)
 	}
 	if c.bns != nil {
 		bc, bd := c.bns(mc), c.bns(md)
 		for i := range bc {
-			closeTo(t, fmt.Sprintf("BatchNorm %d running mean", i), bd[i].RunningMean, bc[i].RunningMean, 1e-4)
-			closeTo(t, fmt.Sprintf("BatchNorm %d running variance", i), bd[i].RunningVar, bc[i].RunningVar, 1e-4)
+			closeTo(t, fmt.Sprintf("BatchNorm %d running mean", i), bd[i].RunningMean, bc[i].RunningMean, 1e-3)
+			closeTo(t, fmt.Sprintf("BatchNorm %d running variance", i), bd[i].RunningVar, bc[i].RunningVar, 1e-3)
 		}
 	}
 	// a push of changed host weights reaches the device
