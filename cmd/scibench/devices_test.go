@@ -122,3 +122,22 @@ func TestDeviceSummary(t *testing.T) {
 		}
 	}
 }
+
+func TestBindDevices(t *testing.T) {
+	for _, c := range []struct {
+		visible string
+		n       int
+		want    []string // workers 0..len-1
+	}{
+		{"", 2, []string{"0", "1", "0"}},
+		{"2,3", 2, []string{"2", "3"}},
+		{" GPU-aa , GPU-bb ", 2, []string{"GPU-aa", "GPU-bb"}},
+	} {
+		f := bindDevices(c.visible, c.n)
+		for r, w := range c.want {
+			if got := f(r); len(got) != 1 || got[0] != "CUDA_VISIBLE_DEVICES="+w {
+				t.Errorf("bindDevices(%q, %d)(%d) = %q, want CUDA_VISIBLE_DEVICES=%s", c.visible, c.n, r, got, w)
+			}
+		}
+	}
+}

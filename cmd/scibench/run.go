@@ -28,6 +28,7 @@ import (
 	"github.com/scibench/scibench/pkg/collective"
 	"github.com/scibench/scibench/pkg/config"
 	"github.com/scibench/scibench/pkg/energy"
+	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/launch"
 	"github.com/scibench/scibench/pkg/metrics"
 	"github.com/scibench/scibench/pkg/train"
@@ -67,7 +68,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 	f := &runFlags{}
 	var sets setList
 	fs.StringVar(&f.config, "config", "", "benchmark config YAML (default: the benchmark's reference settings)")
-	fs.IntVar(&f.nproc, "nproc", 1, "local workers to spawn (ignored under srun/jsrun/mpirun)")
+	fs.IntVar(&f.nproc, "nproc", 0, "local workers to spawn (default: one per visible GPU unless --device cpu, else 1; ignored under srun/jsrun/mpirun)")
 	fs.Var(&sets, "set", "override a config key, key=value (repeatable)")
 	fs.StringVar(&f.data, "data", "", "prepared-data directory (default: data_dir, else runs/cache)")
 	fs.StringVar(&f.out, "out", "", "run directory (default: out_dir, else runs/<bench>-<timestamp>)")
@@ -110,7 +111,7 @@ func parseRunFlags(args []string, stderr io.Writer) (*runFlags, error) {
 		fs.Usage()
 		return nil, errors.New("missing BENCH")
 	}
-	if f.nproc < 1 || f.nproc > launch.MaxProc {
+	if f.nproc < 0 || f.nproc > launch.MaxProc {
 		return nil, fmt.Errorf("--nproc %d outside [1,%d]", f.nproc, launch.MaxProc)
 	}
 	if f.device != bench.DeviceAuto && f.device != bench.DeviceGPU && f.device != bench.DeviceCPU {
@@ -211,6 +212,17 @@ func runLauncher(ctx context.Context, f *runFlags, b bench.Benchmark, cfg any, o
 			return exitUsage
 		}
 	}
+	var deviceEnv func(int) []string
+	if f.nproc == 0 { // one worker per visible GPU, each bound to its own
+		f.nproc = 1
+		if f.device != bench.DeviceCPU {
+			if info, err := gpu.Probe(); err == nil && len(info.Devices) > 0 {
+				f.nproc = min(len(info.Devices), launch.MaxProc)
+				deviceEnv = bindDevices(os.Getenv("CUDA_VISIBLE_DEVICES"), len(info.Devices))
+				log.Info("one worker per GPU", "gpus", len(info.Devices))
+			}
+		}
+	}
 	if f.nproc == 1 {
 		return runWorker(ctx, f, b, cfg, cluster.Local(), outAbs, dataAbs, stdout, stderr, lvl)
 	}
@@ -222,7 +234,7 @@ func runLauncher(ctx context.Context, f *runFlags, b bench.Benchmark, cfg any, o
 		return exitFailed
 	}
 	log.Info("launching workers", "nproc", f.nproc, "out", outAbs)
-	err = launch.Run(ctx, launch.Config{NProc: f.nproc, Path: exe, Args: wargs, Stdout: stdout, Stderr: stderr, Logger: log})
+	err = launch.Run(ctx, launch.Config{NProc: f.nproc, Path: exe, Args: wargs, Stdout: stdout, Stderr: stderr, Logger: log, DeviceEnv: deviceEnv})
 	resPath := filepath.Join(outAbs, "result.json")
 	if err != nil {
 		code := exitFailed
@@ -809,4 +821,23 @@ func deviceSummary(devs []string) string {
 		parts[i] = fmt.Sprintf("%d× %s", count[d], d)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// bindDevices gives worker r of a one-per-GPU launch the r-th of the n
+// visible GPUs as its only one: CUDA_VISIBLE_DEVICES set to the r-th entry
+// of the launcher's own list (visible, when set) or to r.
+func bindDevices(visible string, n int) func(int) []string {
+	var ids []string
+	for _, id := range strings.Split(visible, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return func(r int) []string {
+		id := strconv.Itoa(r % n)
+		if len(ids) > 0 {
+			id = ids[r%len(ids)]
+		}
+		return []string{"CUDA_VISIBLE_DEVICES=" + id}
+	}
 }

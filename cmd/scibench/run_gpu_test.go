@@ -92,7 +92,11 @@ var gpuSmoke = []string{"--config", filepath.Join("configs", "earthquake-smoke.y
 	"--set", "eval_every=-1"}
 
 func runArgs(device string, nproc int, out, data string) []string {
-	return append([]string{"run", "earthquake", "--device", device, "--nproc", fmt.Sprint(nproc), "--out", out, "--data", data}, gpuSmoke...)
+	args := []string{"run", "earthquake", "--device", device, "--out", out, "--data", data}
+	if nproc > 0 { // 0: the default, one worker per visible GPU
+		args = append(args, "--nproc", fmt.Sprint(nproc))
+	}
+	return append(args, gpuSmoke...)
 }
 
 func checkDevices(t *testing.T, r *metrics.Result, want []string) {
@@ -125,11 +129,16 @@ func TestRunGPUEarthquake(t *testing.T) {
 	checkDevices(t, cpu, []string{"cpu"})
 	summary := []string{"1 worker(s) on cuda:0 Fake H200,", "2 worker(s) on 1× cuda:0 Fake H200, 1× cuda:1 Fake A100-SXM4-40GB,"}
 
-	for _, nproc := range []int{1, 2} {
-		t.Run(fmt.Sprintf("gpu nproc %d", nproc), func(t *testing.T) {
-			dir := filepath.Join(tmp, fmt.Sprintf("gpu%d", nproc))
+	// nproc 0: no --nproc, so one worker per GPU of the fake driver (2)
+	for _, flag := range []int{1, 0} {
+		nproc := flag
+		if flag == 0 {
+			nproc = 2
+		}
+		t.Run(fmt.Sprintf("gpu nproc %d", flag), func(t *testing.T) {
+			dir := filepath.Join(tmp, fmt.Sprintf("gpu%d", flag))
 			start := time.Now()
-			code, out := runBinaryEnv(t, bin, 3*time.Minute, env, runArgs("gpu", nproc, dir, data)...)
+			code, out := runBinaryEnv(t, bin, 3*time.Minute, env, runArgs("gpu", flag, dir, data)...)
 			if code != 0 {
 				t.Fatalf("exit %d\n%s", code, out)
 			}

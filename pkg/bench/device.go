@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/scibench/scibench/pkg/bench/cloudmask"
 	"github.com/scibench/scibench/pkg/bench/earthquake"
@@ -167,8 +170,24 @@ func OpenEngine(mode string, localRank int, log *slog.Logger) (*gpunn.Engine, st
 		return fail(err)
 	}
 	d := c.Device()
-	name := fmt.Sprintf("cuda:%d %s", d.Index, d.Name)
+	name := fmt.Sprintf("cuda:%s %s", deviceID(os.Getenv("CUDA_VISIBLE_DEVICES"), d.Index), d.Name)
 	log.Info("GPU engine", "device", name, "compute_capability", fmt.Sprintf("%d.%d", d.Major, d.Minor), "kernels", m.Arch())
 	// the context frees the module, stream and handle with it
 	return e, name, func() error { return errors.Join(e.Free(), c.Close()) }, nil
+}
+
+// deviceID names visible device index: its entry in CUDA_VISIBLE_DEVICES
+// (visible) when that is set, so that workers bound to one GPU each name
+// different ones, else the index itself.
+func deviceID(visible string, index int) string {
+	var ids []string
+	for _, id := range strings.Split(visible, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if index >= 0 && index < len(ids) {
+		return ids[index]
+	}
+	return strconv.Itoa(index)
 }
