@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/scibench/scibench/pkg/bench"
 	"github.com/scibench/scibench/pkg/energy"
 	"github.com/scibench/scibench/pkg/gpu"
 )
@@ -25,7 +26,8 @@ type devicesLine struct {
 }
 
 // cmdDevices lists the GPUs found at run time, or says why there is none,
-// and (in text mode) the energy sources found. It exits 0 either way: no
+// and (in text mode) whether the GPU engine opens and the energy sources
+// found. It exits 0 either way: no
 // GPU means the CPU engine is used.
 func cmdDevices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
@@ -72,9 +74,26 @@ func cmdDevices(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "CUDA driver %s (%s)\n", info.DriverVersionString(), info.Library)
+		printEngine(stdout)
 		printEnergy(ctx, stdout)
 	}
 	return exitOK
+}
+
+// printEngine says whether training can use the GPU engine here: it opens
+// it on the first GPU (context, NVRTC compile of the kernels, cuBLAS), as
+// a run with --device gpu would, or says why not.
+func printEngine(stdout io.Writer) {
+	_, name, closeEngine, err := bench.OpenEngine(bench.DeviceGPU, 0, nil)
+	if err != nil {
+		reason := strings.TrimPrefix(err.Error(), bench.ErrDevice.Error()+": --device gpu: ")
+		fmt.Fprintf(stdout, "GPU engine: not usable: %s (runs use the CPU engine)\n", reason)
+		return
+	}
+	if err := closeEngine(); err != nil {
+		fmt.Fprintf(stdout, "GPU engine: closing: %v\n", err)
+	}
+	fmt.Fprintf(stdout, "GPU engine: ready on %s (kernels compiled with NVRTC, cuBLAS loaded)\n", name)
 }
 
 // printEnergy prints the energy sources a run would measure, or why there

@@ -88,9 +88,14 @@ func TestDevicesFakeDriver(t *testing.T) {
 	want := "gpu 0: Fake H200, 40.0 GiB, compute capability 9.0\n" +
 		"gpu 1: Fake A100-SXM4-40GB, 80.0 GiB, compute capability 8.0\n" +
 		"CUDA driver 12.4 (" + lib + ")\n" +
-		"energy: nvml:0 (counter), nvml:1 (counter)" // then RAPL's zones, or why not, depending on the machine
+		// no kernels in this fake driver: the engine cannot open
+		"GPU engine: not usable: gpu: device 0 (Fake H200): "
 	if !strings.HasPrefix(out, want) {
 		t.Fatalf("got\n%s\nwant\n%s", out, want)
+	}
+	// then RAPL's zones, or why not, depending on the machine
+	if !strings.Contains(out, "(runs use the CPU engine)\nenergy: nvml:0 (counter), nvml:1 (counter)") {
+		t.Fatalf("got\n%s\nwant the engine line, then the energy sources", out)
 	}
 	jout, _ := runDevices(t, "--json")
 	lines := strings.Split(strings.TrimSpace(jout), "\n")

@@ -293,3 +293,16 @@ func TestTrainBenchGPU(t *testing.T) {
 		t.Fatalf("--device tpu: exit %d, %s", code, errb.String())
 	}
 }
+
+// TestDevicesGPUEngine: on the emulated device, `scibench devices` opens
+// the GPU engine and says it is ready.
+func TestDevicesGPUEngine(t *testing.T) {
+	for _, kv := range emulatedDriverEnv(t) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	out, _ := runDevices(t)
+	if !strings.Contains(out, "\nGPU engine: ready on cuda:0 Fake H200 (kernels compiled with NVRTC, cuBLAS loaded)\n") {
+		t.Fatalf("devices on the emulated GPU:\n%s", out)
+	}
+}
