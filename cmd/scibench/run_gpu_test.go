@@ -161,6 +161,26 @@ func TestRunGPUEarthquake(t *testing.T) {
 			compareRuns(t, cpu, r)
 		})
 	}
+
+	// checkpoints are the same on both engines: the first epoch on the
+	// GPU, the second resumed on the CPU, equals the CPU run
+	t.Run("GPU checkpoint resumes on the CPU", func(t *testing.T) {
+		dir := filepath.Join(tmp, "gpu-then-cpu")
+		code, out := runBinaryEnv(t, bin, 3*time.Minute, env, append(runArgs("gpu", 1, dir, data), "--set", "epochs=1")...)
+		if code != 0 {
+			t.Fatalf("epoch 1 on the GPU: exit %d\n%s", code, out)
+		}
+		code, out = runBinaryEnv(t, bin, 3*time.Minute, env, append(runArgs("cpu", 1, dir, data), "--resume")...)
+		if code != 0 {
+			t.Fatalf("epoch 2 resumed on the CPU: exit %d\n%s", code, out)
+		}
+		r := readResult(t, dir)
+		if r.Status != metrics.StatusSuccess || len(r.Epochs) != 2 {
+			t.Fatalf("resumed run: status %q, %d epochs", r.Status, len(r.Epochs))
+		}
+		checkDevices(t, r, []string{"cpu"})
+		compareRuns(t, cpu, r)
+	})
 }
 
 // compareRuns checks the training loss of every epoch and every final
