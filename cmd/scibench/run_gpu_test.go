@@ -158,7 +158,7 @@ func TestRunGPUEarthquake(t *testing.T) {
 			if !strings.Contains(string(ml), fakeDevices[0]) {
 				t.Fatalf("mllog's platform does not name %q", fakeDevices[0])
 			}
-			compareRuns(t, cpu, r)
+			compareRuns(t, cpu, r, 60)
 		})
 	}
 
@@ -179,13 +179,13 @@ func TestRunGPUEarthquake(t *testing.T) {
 			t.Fatalf("resumed run: status %q, %d epochs", r.Status, len(r.Epochs))
 		}
 		checkDevices(t, r, []string{"cpu"})
-		compareRuns(t, cpu, r)
+		compareRuns(t, cpu, r, 60)
 	})
 }
 
 // compareRuns checks the training loss of every epoch and every final
 // metric of a GPU run against the CPU run.
-func compareRuns(t *testing.T, cpu, dev *metrics.Result) {
+func compareRuns(t *testing.T, cpu, dev *metrics.Result, minMetrics int) {
 	t.Helper()
 	// Same data, seed, dropout streams and batches on both engines; only
 	// float32 summation order differs (device kernels and the fake naive
@@ -222,7 +222,7 @@ func compareRuns(t *testing.T, cpu, dev *metrics.Result) {
 		near(k, float64(c), float64(d))
 		n++
 	}
-	if n < 60 {
+	if n < minMetrics {
 		t.Fatalf("compared %d metrics", n)
 	}
 	var worst string
@@ -325,4 +325,42 @@ func TestDevicesGPUEngine(t *testing.T) {
 	if !strings.Contains(out, "\nGPU engine: ready on cuda:0 Fake H200 (kernels compiled with NVRTC, cuBLAS loaded)\n") {
 		t.Fatalf("devices on the emulated GPU:\n%s", out)
 	}
+}
+
+// TestRunGPUUno runs candle-uno (two towers, their concatenation, keyed
+// dropout, MC-dropout inference) with 2 workers on the emulated GPU and on
+// the CPU, on small generated data, and compares the two.
+func TestRunGPUUno(t *testing.T) {
+	env := emulatedDriverEnv(t)
+	bin := hdf5Binary(t, "candle-uno reads HDF5")
+	tmp := t.TempDir()
+	data := filepath.Join(tmp, "data")
+	code, out := runBinaryEnv(t, bin, time.Minute, env, "data", "generate", "uno", "--out", data, "--rows", "64,16,16",
+		"--cell-features", "40", "--drug-features", "60", "--name", "uno-small.h5")
+	if code != 0 {
+		t.Fatalf("data generate: exit %d\n%s", code, out)
+	}
+	args := func(device, out string) []string {
+		return []string{"run", "uno", "--device", device, "--nproc", "2", "--out", out, "--data", data,
+			"--config", filepath.Join("configs", "uno-smoke.yaml"), "--set", "file=uno-small.h5", "--set", "epochs=2",
+			"--set", "dropout=0.1", "--set", "mc_passes=2", "--set", "cell_features=40", "--set", "drug_features=60",
+			// the emulator's cost grows with the elements each kernel touches
+			"--set", "hidden=8", "--set", "batch_size=8", "--set", "eval_batch=16"}
+	}
+	res := map[string]*metrics.Result{}
+	for _, dev := range []string{"cpu", "gpu"} {
+		dir := filepath.Join(tmp, dev)
+		start := time.Now()
+		code, out := runBinaryEnv(t, bin, 3*time.Minute, env, args(dev, dir)...)
+		if code != 0 {
+			t.Fatalf("--device %s: exit %d\n%s", dev, code, out)
+		}
+		t.Logf("%s: %v", dev, time.Since(start))
+		res[dev] = readResult(t, dir)
+	}
+	checkDevices(t, res["gpu"], fakeDevices[:2])
+	if _, ok := res["gpu"].Metrics["mc_val_mse_mean"]; !ok {
+		t.Fatalf("no MC-dropout metrics: %v", res["gpu"].Metrics)
+	}
+	compareRuns(t, res["cpu"], res["gpu"], 25)
 }

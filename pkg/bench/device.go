@@ -9,12 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scibench/scibench/pkg/bench/cloudmask"
-	"github.com/scibench/scibench/pkg/bench/earthquake"
-	"github.com/scibench/scibench/pkg/bench/stemdl"
-	"github.com/scibench/scibench/pkg/bench/uno"
 	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/gpu/gpunn"
+	"github.com/scibench/scibench/pkg/nn/models"
 	"github.com/scibench/scibench/pkg/optim"
 )
 
@@ -27,11 +24,6 @@ const (
 
 // ErrDevice reports a --device the machine cannot honour (exit code 2).
 var ErrDevice = errors.New("bench: device")
-
-// deviceModel is a model that can move its training to a GPU engine.
-type deviceModel interface {
-	UseDevice(e *gpunn.Engine, cfg gpunn.ModelConfig) (*gpunn.Model, error)
-}
 
 // UseDevice moves run's model and optimizer to the GPU of this worker
 // (local rank localRank, under CUDA_VISIBLE_DEVICES) when mode allows and
@@ -48,22 +40,14 @@ func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank in
 	if mode == DeviceCPU {
 		return "cpu", nop, nil
 	}
-	var model any
-	switch t := run.Task.(type) {
-	case *earthquake.Task:
-		model = t.Model()
-	case *uno.Task:
-		model = t.Model()
-	case *cloudmask.Task:
-		model = t.Model()
-	case *stemdl.Task:
-		model = t.Model()
+	var dm models.DeviceModel
+	if dt, ok := run.Task.(interface{ DeviceModel() models.DeviceModel }); ok {
+		dm = dt.DeviceModel()
 	}
-	dm, ok := model.(deviceModel)
-	if !ok && (mode == DeviceAuto || mode == "") {
+	if dm == nil && (mode == DeviceAuto || mode == "") {
 		return "cpu", nop, nil
 	}
-	if !ok && mode == DeviceGPU {
+	if dm == nil {
 		return "", nil, fmt.Errorf("%w: the %T task has no GPU engine", ErrDevice, run.Task)
 	}
 	hostOpt, ok := run.Optimizer.(optim.Optimizer)

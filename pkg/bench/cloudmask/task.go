@@ -65,6 +65,9 @@ func NewTask(d *Data, cfg Config, log *slog.Logger) (*Task, error) {
 // Model returns the U-Net.
 func (t *Task) Model() *models.UNet { return t.model }
 
+// DeviceModel is the model as the GPU engine sees it (bench.UseDevice).
+func (t *Task) DeviceModel() models.DeviceModel { return t.model }
+
 // Arena implements train.Task.
 func (t *Task) Arena() *nn.Arena { return t.model.Arena() }
 

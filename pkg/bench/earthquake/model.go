@@ -87,6 +87,9 @@ func NewTask(ds *Dataset, cfg Config, rank int) (*Task, error) {
 // Model returns the LSTM.
 func (t *Task) Model() *models.Earthquake { return t.model }
 
+// DeviceModel is the model as the GPU engine sees it (bench.UseDevice).
+func (t *Task) DeviceModel() models.DeviceModel { return t.model }
+
 // Arena implements train.Task.
 func (t *Task) Arena() *nn.Arena { return t.model.Arena() }
 

@@ -67,6 +67,9 @@ func NewTask(d *Data, cfg Config) (*Task, error) {
 // Model returns the ResNet.
 func (t *Task) Model() *models.ResNet { return t.model }
 
+// DeviceModel is the model as the GPU engine sees it (bench.UseDevice).
+func (t *Task) DeviceModel() models.DeviceModel { return t.model }
+
 // Data returns the loaded dataset.
 func (t *Task) Data() *Data { return t.data }
 

@@ -72,6 +72,9 @@ func newTask(cfg Config, cw, dw int, trainSrc, evalSrc rowSource, nTrain, nEval,
 // Model returns the network.
 func (t *Task) Model() *models.Uno { return t.model }
 
+// DeviceModel is the model as the GPU engine sees it (bench.UseDevice).
+func (t *Task) DeviceModel() models.DeviceModel { return t.model }
+
 // Arena implements train.Task.
 func (t *Task) Arena() *nn.Arena { return t.model.Arena() }
 

@@ -370,8 +370,9 @@ func (n *unetNet) Backward(dout gpunn.Tensor) error {
 	return nil
 }
 
-// deviceModel is a model with a GPU engine.
-type deviceModel interface {
+// DeviceModel is a model with a GPU engine: UseDevice moves its training
+// to e (see the package's GPU notes in device.go).
+type DeviceModel interface {
 	Model
 	UseDevice(e *gpunn.Engine, cfg gpunn.ModelConfig) (*gpunn.Model, error)
 }
@@ -401,7 +402,7 @@ func hostStep(m Model, opt optim.Optimizer, in []*tensor.Tensor, lossGrad func(*
 // optimizer: the model moves to e (gradients stay there) and each step is
 // hostStep's on the device, the loss computed on the host from the
 // downloaded output.
-func deviceBench(m deviceModel, optName string, in []*tensor.Tensor, lossGrad func(*tensor.Tensor) (*tensor.Tensor, error)) func(*gpunn.Engine) (func() error, error) {
+func deviceBench(m DeviceModel, optName string, in []*tensor.Tensor, lossGrad func(*tensor.Tensor) (*tensor.Tensor, error)) func(*gpunn.Engine) (func() error, error) {
 	return func(e *gpunn.Engine) (func() error, error) {
 		dm, err := m.UseDevice(e, gpunn.ModelConfig{})
 		if err != nil {

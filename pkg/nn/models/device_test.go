@@ -178,7 +178,7 @@ func checkOnDevice(t *testing.T, e *gpunn.Engine, c deviceCase, stream bool) {
 		t.Fatal(err)
 	}
 	// small copies, so a backward pass streams its gradients in many
-	dm, err := md.(deviceModel).UseDevice(e, gpunn.ModelConfig{StreamGrads: stream, CopyElems: 50})
+	dm, err := md.(DeviceModel).UseDevice(e, gpunn.ModelConfig{StreamGrads: stream, CopyElems: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
