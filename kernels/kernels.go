@@ -76,6 +76,10 @@ var Table = []Kernel{
 	{"upsample_nearest_bwd_f32", "conv.cu", "ppiiii", "nn.Upsample2D.Backward", 0},
 	{"upsample_nearest_fwd_f32", "conv.cu", "ppiiii", "nn.Upsample2D.Forward", 0},
 
+	{"col2im_batch_f32", "conv_batch.cu", "ppiiiiiiiiiiii", "nn.col2im (whole rows of each sample; dx cleared first)", 0},
+	{"im2col_batch_f32", "conv_batch.cu", "ppiiiiiiiiiiii", "nn.im2col (whole rows of each sample)", 0},
+	{"sum_samples_f32", "conv_batch.cu", "ppii", "nn.Conv2D.Backward (weight gradient summed over samples)", 0},
+
 	{"add_f32", "elementwise.cu", "pppi", "tensor.Add, nn.Add.Forward2", 0},
 	{"axpy_f32", "elementwise.cu", "pfpi", "tensor.AXPY", 0},
 	{"bias_add_channels_f32", "elementwise.cu", "ppiii", "nn.Conv2D.Forward (bias)", 0},

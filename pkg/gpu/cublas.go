@@ -11,6 +11,11 @@ import (
 // ErrNoCUBLAS is wrapped when libcublas cannot be loaded.
 var ErrNoCUBLAS = errors.New("gpu: cuBLAS not available")
 
+// ErrNoStridedBatched is wrapped by SgemmStridedBatched when the loaded
+// libcublas has no cublasSgemmStridedBatched; callers fall back to one
+// SgemmPtr per batch entry.
+var ErrNoStridedBatched = errors.New("gpu: cublasSgemmStridedBatched not available")
+
 // ErrCUBLAS is wrapped (by *CUBLASError) when a cuBLAS call fails.
 var ErrCUBLAS = errors.New("gpu: cuBLAS call failed")
 
@@ -43,6 +48,9 @@ type cublasAPI struct {
 	setMathMode func(h uintptr, mode int32) int32
 	sgemm       func(h uintptr, ta, tb, m, n, k int32, alpha *float32, a uint64, lda int32, b uint64, ldb int32,
 		beta *float32, c uint64, ldc int32) int32
+	// sgemmStridedBatched is optional (nil when the library lacks it).
+	sgemmStridedBatched func(h uintptr, ta, tb, m, n, k int32, alpha *float32, a uint64, lda int32, strideA int64,
+		b uint64, ldb int32, strideB int64, beta *float32, c uint64, ldc int32, strideC int64, batch int32) int32
 }
 
 var cublasStatusNames = map[int]string{
@@ -274,3 +282,123 @@ func (b *Blas) SgemmPtr(transA, transB bool, m, n, k int, alpha float32, a Ptr, 
 }
 
 const maxInt32 = 1<<31 - 1
+
+// StridedBatched reports whether the loaded libcublas has
+// cublasSgemmStridedBatched (SgemmStridedBatched fails with
+// ErrNoStridedBatched otherwise).
+func (b *Blas) StridedBatched() bool { return b.api.sgemmStridedBatched != nil }
+
+// SgemmStridedBatched computes, for every i < batch, C_i = alpha·op(A_i)·
+// op(B_i) + beta·C_i with row-major matrices as SgemmPtr does, where A_i
+// starts strideA elements after A_{i−1} (likewise B and C): one call of
+// cublasSgemmStridedBatched, operands swapped for column-major cuBLAS as
+// in Sgemm. A stride of 0 shares one A (or B) among all entries; the
+// entries of C must not overlap (strideC at least the span of one C when
+// batch > 1). Every matrix of every entry is checked to lie within its
+// buffer before cuBLAS is called. Without the symbol in libcublas the
+// error wraps ErrNoStridedBatched and nothing is queued.
+func (b *Blas) SgemmStridedBatched(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda, strideA int,
+	bm Ptr, ldb, strideB int, beta float32, cm Ptr, ldc, strideC int, batch int) error {
+	c := b.c
+	if err := c.own("cuBLAS handle", b); err != nil {
+		return err
+	}
+	if err := c.own("stream of the cuBLAS handle", b.s); err != nil {
+		return err
+	}
+	shape := fmt.Sprintf("sgemm strided batched transA=%v transB=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d strides %d,%d,%d batch=%d",
+		transA, transB, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, batch)
+	bad := func(why string) error { return fmt.Errorf("gpu: %s: %s: %s", c.where(), shape, why) }
+	if b.api.sgemmStridedBatched == nil {
+		return fmt.Errorf("%w: %s: %s: %s has no cublasSgemmStridedBatched", ErrNoStridedBatched, c.where(), shape, b.api.lib)
+	}
+	if m < 0 || n < 0 || k < 0 || batch < 0 {
+		return bad("negative size")
+	}
+	if strideA < 0 || strideB < 0 || strideC < 0 {
+		return bad("negative stride")
+	}
+	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 || batch > maxInt32 {
+		return bad("size, leading dimension or batch above 2³¹−1")
+	}
+	ar, ac := m, k // A as stored (row-major)
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	switch {
+	case lda < max(1, ac):
+		return bad(fmt.Sprintf("lda %d < %d columns of A", lda, ac))
+	case ldb < max(1, bc):
+		return bad(fmt.Sprintf("ldb %d < %d columns of B", ldb, bc))
+	case ldc < max(1, n):
+		return bad(fmt.Sprintf("ldc %d < %d columns of C", ldc, n))
+	}
+	if span := matrixSpan(m, n, ldc); batch > 1 && span > 0 && strideC < span {
+		return bad(fmt.Sprintf("strideC %d < %d elements of one C: the entries of C overlap", strideC, span))
+	}
+	if batch == 0 {
+		return nil
+	}
+	for _, x := range []struct {
+		name       string
+		p          Ptr
+		rows, cols int
+		ld, stride int
+	}{{"A", a, ar, ac, lda, strideA}, {"B", bm, br, bc, ldb, strideB}, {"C", cm, m, n, ldc, strideC}} {
+		span := matrixSpan(x.rows, x.cols, x.ld)
+		if span == 0 && x.p.b == nil {
+			continue // empty matrices may be nil
+		}
+		if err := c.own("matrix "+x.name, x.p.b); err != nil {
+			return err
+		}
+		if x.p.off < 0 || x.p.off%4 != 0 {
+			return bad(fmt.Sprintf("%s starts at byte %d of its buffer (not a float32 boundary)", x.name, x.p.off))
+		}
+		if span == 0 {
+			continue
+		}
+		last := (batch - 1) * x.stride // elements before the last entry's matrix
+		if x.stride != 0 && last/x.stride != batch-1 || last > (1<<62)/4 {
+			return bad(fmt.Sprintf("stride of %s overflows", x.name))
+		}
+		if need := 4 * (last + span); x.p.off+need > x.p.b.size {
+			return bad(fmt.Sprintf("%s of entry %d (%d×%d, ld %d, from element %d) needs %d bytes, the buffer has %d from byte %d",
+				x.name, batch-1, x.rows, x.cols, x.ld, last, need, x.p.b.size-x.p.off, x.p.off))
+		}
+	}
+	if m == 0 || n == 0 {
+		return nil
+	}
+	opA, opB := int32(cublasOpN), int32(cublasOpN)
+	if transA {
+		opA = cublasOpT
+	}
+	if transB {
+		opB = cublasOpT
+	}
+	addr := func(p Ptr) uint64 {
+		if p.b == nil {
+			return 0
+		}
+		return p.b.ptr + uint64(p.off)
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.exit()
+	scal := [2]float32{alpha, beta}
+	var pin runtime.Pinner
+	pin.Pin(&scal[0])
+	defer pin.Unpin()
+	if r := b.api.sgemmStridedBatched(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0],
+		addr(bm), int32(ldb), int64(strideB), addr(a), int32(lda), int64(strideA),
+		&scal[1], addr(cm), int32(ldc), int64(strideC), int32(batch)); r != cublasSuccess {
+		return fmt.Errorf("%w: %s: %s: %w", ErrCUBLAS, c.where(), shape, &CUBLASError{Call: "cublasSgemmStridedBatched", Status: int(r)})
+	}
+	return nil
+}

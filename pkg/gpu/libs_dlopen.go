@@ -109,6 +109,7 @@ func loadCUBLAS() (*cublasAPI, error) {
 			{"cublasSetStream_v2", &api.setStream, false},
 			{"cublasSetMathMode", &api.setMathMode, false},
 			{"cublasSgemm_v2", &api.sgemm, false},
+			{"cublasSgemmStridedBatched", &api.sgemmStridedBatched, true},
 		}
 	})
 	if err != nil {

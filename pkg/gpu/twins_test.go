@@ -43,6 +43,7 @@ func allTwins(t *testing.T, c *gpu.Context, m *gpu.Module, block, maxGrid int) {
 	runTwins(t, c, m, block, maxGrid)
 	runLSTMTwins(t, c, m, block, maxGrid)
 	runMergeTwins(t, c, m, block, maxGrid)
+	runConvBatchTwins(t, c, m, block, maxGrid)
 	if t.Failed() {
 		return
 	}

@@ -18,17 +18,52 @@ func (e *Engine) biasGradChannels(g, dy gpu.Ptr, n, c, hw int) error {
 	return e.s.Launch(e.fn["bias_grad_channels_f32"], lc, g, dy, n, c, hw)
 }
 
+// convColumnCap is the most float32s a Conv2D's batched column matrices
+// (and its per-sample weight gradients) take: larger batches are processed
+// in chunks of samples that fit.
+const convColumnCap = 64 << 20
+
+// convGemm queues C_i = op(A_i)·op(B_i) + beta·C_i for i < batch, A_i at
+// a + i·strideA elements (likewise B, C): one strided-batched SGEMM, or one
+// SGEMM per entry when the loaded libcublas lacks
+// cublasSgemmStridedBatched.
+func (e *Engine) convGemm(transA, transB bool, m, n, k int, a gpu.Ptr, lda, strideA int, b gpu.Ptr, ldb, strideB int,
+	beta float32, c gpu.Ptr, ldc, strideC, batch int) error {
+	if e.bl.StridedBatched() {
+		return e.bl.SgemmStridedBatched(transA, transB, m, n, k, 1, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch)
+	}
+	for i := 0; i < batch; i++ {
+		if err := e.bl.SgemmPtr(transA, transB, m, n, k, 1, a.Add(4*i*strideA), lda, b.Add(4*i*strideB), ldb,
+			beta, c.Add(4*i*strideC), ldc); err != nil {
+			return fmt.Errorf("sample %d of %d: %w", i, batch, err)
+		}
+	}
+	return nil
+}
+
 // Conv2D is the device twin of an nn.Conv2D (NCHW cross-correlation with
 // square kernel, stride, zero padding, optional bias and fused
 // activation), its weight [Cout, Cin, K, K] and bias in an Arena's views.
-// Forward runs, per sample, im2col_f32 into one column buffer and an SGEMM
-// W·col into the output (1×1 stride-1 unpadded convolutions read the input
-// as the column matrix), then bias_add_channels_f32 and the activation's
-// kernel over the whole batch. Backward rebuilds each sample's column
-// matrix (the layer keeps one sample's, whatever the batch), accumulates
-// dW += dy·colᵀ with SGEMM (beta 1), the bias gradient with
-// bias_grad_channels_f32, and scatters dcol = Wᵀ·dy back into dx with
-// col2im_f32, unless NoInputGrad.
+//
+// The batch is the unit of work, in chunks of samples whose column
+// matrices fit in convColumnCap floats (usually the whole batch). Forward
+// runs, per chunk, im2col_batch_f32 into the column matrices
+// [n][Cin·K²][OH·OW] and one strided-batched SGEMM W·col_b into the output
+// (W shared with stride 0; 1×1 stride-1 unpadded convolutions read the
+// input as the column matrices), then bias_add_channels_f32 and the
+// activation's kernel over the whole batch: 4 launches for a batch in one
+// chunk (2n+2 with the former per-sample loop). Backward reuses the
+// column matrices of Forward when the batch was one chunk (else rebuilds
+// each chunk's), computes the per-sample weight gradients dy_b·col_bᵀ
+// with one strided-batched SGEMM into a scratch [n][Cout][Cin·K²] that
+// sum_samples_f32 adds into the arena gradient (one SGEMM with beta 1 for
+// a single sample), the bias gradient with bias_grad_channels_f32, and,
+// unless NoInputGrad, dcol_b = Wᵀ·dy_b with one strided-batched SGEMM
+// gathered into dx by col2im_batch_f32 (which overwrites dx): 6 launches
+// with an activation and a bias, 7 when the columns are rebuilt (3+4n
+// with the former per-sample loop). When libcublas has no
+// cublasSgemmStridedBatched the SGEMMs fall back to one per sample (the
+// weight gradient then accumulates with beta 1, without the scratch).
 type Conv2D struct {
 	Name string
 	// Act is the fused activation; it may be changed between steps, as on
@@ -43,13 +78,16 @@ type Conv2D struct {
 	w, b   View
 	hasB   bool
 	direct bool
+	colCap int // float32s for column matrices and scratch; 0: convColumnCap (tests lower it)
 
 	x            Tensor
 	n, h, wd     int // batch and input size of the last Forward
 	oh, ow       int
+	chunk        int           // samples per chunk of the last Forward
+	colValid     bool          // col holds the column matrices of the whole batch of the last Forward
 	act          nn.Activation // the activation of the last Forward
 	y, col, dact *devBuf
-	dx           *devBuf
+	dx, dw       *devBuf
 }
 
 // NewConv2D mirrors host, whose parameters must be in a's host arena.
@@ -87,6 +125,22 @@ func (l *Conv2D) fail(what string, err error) error {
 	return fmt.Errorf("gpunn: Conv2D %s %s: %w", l.Name, what, err)
 }
 
+// chunkSize returns how many samples of the last input are processed
+// together: as many as fit the column cap (at least one).
+func (l *Conv2D) chunkSize() int {
+	c := l.cfg
+	ckk, ohw := c.InChannels*c.Kernel*c.Kernel, l.oh*l.ow
+	per := c.OutChannels * ckk // per-sample weight gradient
+	if !l.direct {
+		per = max(per, ckk*ohw)
+	}
+	limit := l.colCap
+	if limit <= 0 {
+		limit = convColumnCap
+	}
+	return max(1, min(l.n, limit/max(1, per)))
+}
+
 // Forward queues the convolution of x ([N, Cin, H, W]) and returns y
 // ([N, Cout, OH, OW], valid until the next Forward). x must stay
 // unchanged until Backward.
@@ -109,22 +163,26 @@ func (l *Conv2D) Forward(x Tensor, _ bool) (Tensor, error) {
 	if err := e.grow(&l.y, name+" output", n*cout*ohw, 4); err != nil {
 		return Tensor{}, err
 	}
+	l.x, l.n, l.h, l.wd, l.oh, l.ow = x, n, h, w, oh, ow
+	l.colValid = false
+	l.chunk = l.chunkSize()
 	if !l.direct {
-		if err := e.grow(&l.col, name+" column matrix", ckk*ohw, 4); err != nil {
+		if err := e.grow(&l.col, name+" column matrices", l.chunk*ckk*ohw, 4); err != nil {
 			return Tensor{}, err
 		}
 	}
-	l.x, l.n, l.h, l.wd, l.oh, l.ow = x, n, h, w, oh, ow
-	for b := 0; b < n; b++ {
-		col, err := l.columns(b)
+	for b0 := 0; b0 < n; b0 += l.chunk {
+		nb := min(l.chunk, n-b0)
+		col, err := l.columns(b0, nb)
 		if err != nil {
 			return Tensor{}, l.fail("forward (im2col)", err)
 		}
-		if err := e.bl.SgemmPtr(false, false, cout, ohw, ckk, 1, l.a.Param(l.w, 0), ckk, col, ohw,
-			0, l.y.at(b*cout*ohw), ohw); err != nil {
-			return Tensor{}, l.fail(fmt.Sprintf("forward (sample %d)", b), err)
+		if err := e.convGemm(false, false, cout, ohw, ckk, l.a.Param(l.w, 0), ckk, 0, col, ohw, ckk*ohw,
+			0, l.y.at(b0*cout*ohw), ohw, cout*ohw, nb); err != nil {
+			return Tensor{}, l.fail(fmt.Sprintf("forward (samples %d..%d)", b0, b0+nb-1), err)
 		}
 	}
+	l.colValid = !l.direct && l.chunk >= n
 	if l.hasB {
 		if err := e.launch("bias_add_channels_f32", n*cout*ohw, l.y.at(0), l.a.Param(l.b, 0), n, cout, ohw); err != nil {
 			return Tensor{}, l.fail("forward (bias)", err)
@@ -143,17 +201,18 @@ func (l *Conv2D) Forward(x Tensor, _ bool) (Tensor, error) {
 	return l.y.tensor(n, cout, oh, ow), nil
 }
 
-// columns returns the column matrix of sample b of the last input: the
-// sample itself for a direct convolution, else im2col_f32 into l.col.
-func (l *Conv2D) columns(b int) (gpu.Ptr, error) {
+// columns returns the column matrices of samples [b0, b0+nb) of the last
+// input, Cin·K²·OH·OW floats apart: the samples themselves for a direct
+// convolution, else im2col_batch_f32 into l.col.
+func (l *Conv2D) columns(b0, nb int) (gpu.Ptr, error) {
 	c := l.cfg
-	xb := l.x.At(b * c.InChannels * l.h * l.wd)
+	xb := l.x.At(b0 * c.InChannels * l.h * l.wd)
 	if l.direct {
 		return xb, nil
 	}
 	ckk := c.InChannels * c.Kernel * c.Kernel
-	err := l.e.launch("im2col_f32", ckk*l.oh*l.ow, l.col.at(0), xb, c.InChannels, l.h, l.wd, c.Kernel, c.Kernel,
-		c.Stride, c.Stride, c.Padding, c.Padding, l.ow, 0, l.oh)
+	err := l.e.launch("im2col_batch_f32", nb*ckk*l.oh*l.ow, l.col.at(0), xb, nb, c.InChannels, l.h, l.wd, c.Kernel, c.Kernel,
+		c.Stride, c.Stride, c.Padding, c.Padding, l.oh, l.ow)
 	return l.col.at(0), err
 }
 
@@ -195,39 +254,60 @@ func (l *Conv2D) Backward(dy Tensor) (Tensor, error) {
 		if err := e.grow(&l.dx, name+" input gradient", n*chw, 4); err != nil {
 			return Tensor{}, err
 		}
-		if !l.direct { // col2im accumulates
-			if err := e.launch("fill_f32", n*chw, l.dx.at(0), float32(0), n*chw); err != nil {
-				return Tensor{}, l.fail("backward (clearing the input gradient)", err)
-			}
-		}
 		dx = l.dx.tensor(l.x.Shape...)
 	}
-	w := l.a.Param(l.w, 0)
-	for b := 0; b < n; b++ {
-		gb := g.Add(4 * b * cout * ohw)
-		col, err := l.columns(b)
-		if err != nil {
-			return Tensor{}, l.fail("backward (im2col)", err)
+	batched := e.bl.StridedBatched() && min(l.chunk, n) > 1
+	if batched {
+		if err := e.grow(&l.dw, name+" per-sample weight gradients", l.chunk*cout*ckk, 4); err != nil {
+			return Tensor{}, err
 		}
-		// dW[o][r] += Σ_p g[o][p]·col[r][p]
-		if err := e.bl.SgemmPtr(false, true, cout, ckk, ohw, 1, gb, ohw, col, ohw, 1, l.a.Grad(l.w, 0), ckk); err != nil {
-			return Tensor{}, l.fail(fmt.Sprintf("backward (weight gradient, sample %d)", b), err)
+	}
+	w, gw := l.a.Param(l.w, 0), l.a.Grad(l.w, 0)
+	for b0 := 0; b0 < n; b0 += l.chunk {
+		nb := min(l.chunk, n-b0)
+		gb := g.Add(4 * b0 * cout * ohw)
+		var col gpu.Ptr
+		if l.colValid {
+			col = l.col.at(0)
+		} else {
+			var err error
+			if col, err = l.columns(b0, nb); err != nil {
+				return Tensor{}, l.fail("backward (im2col)", err)
+			}
+		}
+		// dW[o][r] += Σ_b Σ_p g_b[o][p]·col_b[r][p]
+		if batched && nb > 1 {
+			if err := e.bl.SgemmStridedBatched(false, true, cout, ckk, ohw, 1, gb, ohw, cout*ohw, col, ohw, ckk*ohw,
+				0, l.dw.at(0), ckk, cout*ckk, nb); err != nil {
+				return Tensor{}, l.fail(fmt.Sprintf("backward (weight gradients, samples %d..%d)", b0, b0+nb-1), err)
+			}
+			if err := e.launch("sum_samples_f32", cout*ckk, gw, l.dw.at(0), nb, cout*ckk); err != nil {
+				return Tensor{}, l.fail("backward (weight gradient sum)", err)
+			}
+		} else {
+			for i := 0; i < nb; i++ {
+				if err := e.bl.SgemmPtr(false, true, cout, ckk, ohw, 1, gb.Add(4*i*cout*ohw), ohw, col.Add(4*i*ckk*ohw), ohw,
+					1, gw, ckk); err != nil {
+					return Tensor{}, l.fail(fmt.Sprintf("backward (weight gradient, sample %d)", b0+i), err)
+				}
+			}
 		}
 		if l.NoInputGrad {
 			continue
 		}
 		if l.direct {
-			if err := e.bl.SgemmPtr(true, false, ckk, ohw, cout, 1, w, ckk, gb, ohw, 0, l.dx.at(b*chw), ohw); err != nil {
-				return Tensor{}, l.fail(fmt.Sprintf("backward (input gradient, sample %d)", b), err)
+			if err := e.convGemm(true, false, ckk, ohw, cout, w, ckk, 0, gb, ohw, cout*ohw, 0, l.dx.at(b0*chw), ohw, chw, nb); err != nil {
+				return Tensor{}, l.fail(fmt.Sprintf("backward (input gradient, samples %d..%d)", b0, b0+nb-1), err)
 			}
 			continue
 		}
-		// the column matrix is no longer needed: reuse it for dcol = Wᵀ·g
-		if err := e.bl.SgemmPtr(true, false, ckk, ohw, cout, 1, w, ckk, gb, ohw, 0, col, ohw); err != nil {
-			return Tensor{}, l.fail(fmt.Sprintf("backward (input gradient, sample %d)", b), err)
+		// the column matrices are no longer needed: reuse them for dcol_b = Wᵀ·g_b
+		l.colValid = false
+		if err := e.convGemm(true, false, ckk, ohw, cout, w, ckk, 0, gb, ohw, cout*ohw, 0, col, ohw, ckk*ohw, nb); err != nil {
+			return Tensor{}, l.fail(fmt.Sprintf("backward (input gradient, samples %d..%d)", b0, b0+nb-1), err)
 		}
-		if err := e.launch("col2im_f32", chw, l.dx.at(b*chw), col, c.InChannels, l.h, l.wd, c.Kernel, c.Kernel,
-			c.Stride, c.Stride, c.Padding, c.Padding, l.ow, 0, l.oh); err != nil {
+		if err := e.launch("col2im_batch_f32", nb*chw, l.dx.at(b0*chw), col, nb, c.InChannels, l.h, l.wd, c.Kernel, c.Kernel,
+			c.Stride, c.Stride, c.Padding, c.Padding, l.oh, l.ow); err != nil {
 			return Tensor{}, l.fail("backward (col2im)", err)
 		}
 	}

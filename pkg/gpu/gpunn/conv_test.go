@@ -7,10 +7,16 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ebitengine/purego"
+
+	"github.com/scibench/scibench/internal/testutil"
+	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/nn"
 )
 
@@ -163,6 +169,168 @@ func TestConv2DMatchesCPU(t *testing.T) {
 			in := slices.Clone(c.in)
 			in[0]++
 			p.check(t, rng, in...)
+		})
+	}
+}
+
+// newConvPair builds one Conv2D on the CPU and on e with random
+// parameters.
+func newConvPair(t *testing.T, e *Engine, rng *rand.Rand, name string, cfg nn.Conv2DConfig) (*pair, *Conv2D) {
+	t.Helper()
+	ha := nn.NewArena()
+	host, err := nn.NewConv2D(ha, name, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha.Build()
+	randomize(ha, rng)
+	ga, err := e.NewArena(context.Background(), ha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := e.NewConv2D(ga, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pair{e: e, ha: ha, ga: ga, host: host, dev: dev, noInputGrad: cfg.NoInputGrad}, dev
+}
+
+// batchedConvCases are the Conv2D configurations of the batching tests:
+// column matrices (with and without the input gradient) and the direct
+// 1×1 path.
+var batchedConvCases = []struct {
+	cfg   nn.Conv2DConfig
+	label string
+}{
+	{nn.Conv2DConfig{InChannels: 2, OutChannels: 3, Kernel: 3, Stride: 2, Padding: 1, Bias: true, Act: nn.ReLUAct}, "3x3/2 relu"},
+	{nn.Conv2DConfig{InChannels: 2, OutChannels: 2, Kernel: 3, Padding: 1, NoInputGrad: true}, "3x3 NoInputGrad"},
+	{nn.Conv2DConfig{InChannels: 3, OutChannels: 2, Kernel: 1, Bias: true}, "1x1 direct"},
+}
+
+// TestConv2DChunks: with the column cap lowered so that the batch of 5 is
+// processed in chunks of 2 (2, 2, 1) or of 1, Conv2D still matches the CPU
+// (outputs, input and accumulated parameter gradients, guard bands).
+func TestConv2DChunks(t *testing.T) {
+	e := newTestEngine(t)
+	for i, c := range batchedConvCases {
+		for _, chunk := range []int{2, 1} {
+			t.Run(fmt.Sprintf("%s chunk %d", c.label, chunk), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(i+1), uint64(chunk)))
+				p, dev := newConvPair(t, e, rng, fmt.Sprintf("chunk%d", i), c.cfg)
+				const n, h, w = 5, 5, 6
+				k, s, pad := c.cfg.Kernel, max(1, c.cfg.Stride), c.cfg.Padding
+				ohw := ((h+2*pad-k)/s + 1) * ((w+2*pad-k)/s + 1)
+				ckk := c.cfg.InChannels * k * k
+				per := c.cfg.OutChannels * ckk
+				if !dev.direct {
+					per = max(per, ckk*ohw)
+				}
+				dev.colCap = chunk*per + per - 1
+				p.check(t, rng, n, c.cfg.InChannels, h, w)
+				if dev.chunk != chunk {
+					t.Fatalf("chunks of %d samples, want %d", dev.chunk, chunk)
+				}
+			})
+		}
+	}
+}
+
+// launchCounter returns the kernel launches of the emulated driver and the
+// cublasSgemmStridedBatched calls of its fake cuBLAS so far.
+func launchCounter(t *testing.T) func() (kernels, batched int64) {
+	t.Helper()
+	hc, err := purego.Dlopen(os.Getenv(gpu.LibEnv), purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := purego.Dlopen(os.Getenv(gpu.CUBLASLibEnv), purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats func(out *[2]int64, name *byte, dims *[7]uint32, stream *uintptr)
+	var last func(out *[4]int64) int64
+	purego.RegisterLibFunc(&stats, hc, "fake_launch_stats")
+	purego.RegisterLibFunc(&last, hb, "fake_cublas_last_batched")
+	return func() (int64, int64) {
+		var out [2]int64
+		name := make([]byte, 256)
+		var dims [7]uint32
+		var s uintptr
+		stats(&out, &name[0], &dims, &s)
+		var b [4]int64
+		return out[1], last(&b)
+	}
+}
+
+// TestConv2DLaunches: a batch of 3 in one chunk costs a fixed number of
+// kernel launches and strided-batched SGEMMs, whatever n: forward
+// im2col_batch, bias, ReLU and one SGEMM; backward ReLU, bias gradient,
+// sum_samples, col2im_batch and two SGEMMs (the columns of Forward are
+// reused).
+func TestConv2DLaunches(t *testing.T) {
+	e := newTestEngine(t)
+	count := launchCounter(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	cfg := batchedConvCases[0].cfg
+	_, dev := newConvPair(t, e, rng, "count", cfg)
+	x := toDevice(t, e, randTensor(rng, 3, 2, 6, 5))
+	k0, b0 := count()
+	y, err := dev.Forward(x, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, b1 := count()
+	if k1-k0 != 3 || b1-b0 != 1 {
+		t.Errorf("forward: %d kernel launches and %d batched SGEMMs, want 3 and 1", k1-k0, b1-b0)
+	}
+	dy := toDevice(t, e, randTensor(rng, y.Shape...))
+	k1, b1 = count()
+	if _, err := dev.Backward(dy); err != nil {
+		t.Fatal(err)
+	}
+	k2, b2 := count()
+	if k2-k1 != 4 || b2-b1 != 2 {
+		t.Errorf("backward: %d kernel launches and %d batched SGEMMs, want 4 and 2", k2-k1, b2-b1)
+	}
+	// a second backward rebuilds the columns (overwritten by dcol)
+	if _, err := dev.Backward(dy); err != nil {
+		t.Fatal(err)
+	}
+	if k3, b3 := count(); k3-k2 != 5 || b3-b2 != 2 {
+		t.Errorf("second backward: %d kernel launches and %d batched SGEMMs, want 5 and 2", k3-k2, b3-b2)
+	}
+	checkGuards(t, e)
+}
+
+// TestConv2DWithoutStridedBatched: on a libcublas without
+// cublasSgemmStridedBatched Conv2D falls back to one SGEMM per sample and
+// still matches the CPU, in one chunk and in chunks.
+func TestConv2DWithoutStridedBatched(t *testing.T) {
+	cfg := emulated(t)
+	cc, _, skip := testutil.Compilers()
+	if skip != "" {
+		t.Skip(skip)
+	}
+	lib, err := testutil.BuildCLib(cc, t.TempDir(), filepath.Join("..", "testdata"), "fakecublas.c", "-DNO_SGEMM_BATCHED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(gpu.CUBLASLibEnv, lib)
+	if cfg.Blas, err = cfg.Context.NewBlas(cfg.Stream, gpu.BlasConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Blas.StridedBatched() {
+		t.Fatal("the fake cuBLAS built without cublasSgemmStridedBatched has it")
+	}
+	cfg.Block = 32
+	e := guarded(t, cfg)
+	for i, c := range batchedConvCases {
+		t.Run(c.label, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i+1), 77))
+			p, dev := newConvPair(t, e, rng, fmt.Sprintf("plain%d", i), c.cfg)
+			p.check(t, rng, 3, c.cfg.InChannels, 5, 5)
+			dev.colCap = 1 // one sample per chunk
+			p.check(t, rng, 2, c.cfg.InChannels, 6, 5)
 		})
 	}
 }

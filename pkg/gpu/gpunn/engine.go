@@ -17,6 +17,7 @@ var kernelNames = []string{
 	"relu_fwd_f32", "relu_bwd_f32", "mse_masked_f32", "sum_f64", "adamax_f32",
 	"im2col_f32", "col2im_f32", "bias_add_channels_f32", "bias_grad_channels_f32", "maxpool_fwd_f32", "maxpool_bwd_f32", "upsample_nearest_fwd_f32", "upsample_nearest_bwd_f32", "gap_fwd_f32", "gap_bwd_f32",
 	"adam_f32", "sgd_f32", "sgd_momentum_f32",
+	"im2col_batch_f32", "col2im_batch_f32", "sum_samples_f32",
 	"lstm_gates_fwd_f32", "lstm_gates_bwd_f32", "lstm_mask_f32", "lstm_mask_steps_f32",
 	"batchnorm_stats_f32", "batchnorm_eval_stats_f32", "batchnorm_fwd_f32", "batchnorm_bwd_reduce_f32", "batchnorm_bwd_dx_f32", "selu_fwd_f32", "selu_bwd_f32", "sigmoid_fwd_f32", "sigmoid_bwd_f32", "tanh_fwd_f32", "tanh_bwd_f32", "add_f32", "dropout_apply_f32", "concat_fwd_f32", "concat_bwd_f32", "softmax_fwd_f32", "softmax_bwd_f32",
 }

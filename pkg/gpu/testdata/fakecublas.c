@@ -56,6 +56,21 @@ static void flush(void *s) {
 	}
 	if (sync && s) sync(s);
 }
+/* gemm is the column-major product C = alpha·op(A)·op(B) + beta·C. */
+static void gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+	float beta, float *c, int ldc) {
+	for (int j = 0; j < n; j++)
+		for (int i = 0; i < m; i++) {
+			double s = 0;
+			for (int p = 0; p < k; p++) {
+				float av = ta ? a[p + (long)i * lda] : a[i + (long)p * lda];
+				float bv = tb ? b[j + (long)p * ldb] : b[p + (long)j * ldb];
+				s += (double)av * bv;
+			}
+			float *cv = &c[i + (long)j * ldc];
+			*cv = beta == 0 ? (float)(alpha * s) : (float)(alpha * s + beta * *cv);
+		}
+}
 int cublasSgemm_v2(struct handle *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *a, int lda,
 	const float *b, int ldb, const float *beta, float *c, int ldc) {
 	if (check(h)) return NOT_INITIALIZED;
@@ -66,19 +81,38 @@ int cublasSgemm_v2(struct handle *h, int ta, int tb, int m, int n, int k, const 
 	if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1) || m < 0 || n < 0 || k < 0) return INVALID_VALUE;
 	if (lda < maxi(1, ta ? k : m) || ldb < maxi(1, tb ? n : k) || ldc < maxi(1, m)) return INVALID_VALUE;
 	flush(h->stream);
-	for (int j = 0; j < n; j++)
-		for (int i = 0; i < m; i++) {
-			double s = 0;
-			for (int p = 0; p < k; p++) {
-				float av = ta ? a[p + (long)i * lda] : a[i + (long)p * lda];
-				float bv = tb ? b[j + (long)p * ldb] : b[p + (long)j * ldb];
-				s += (double)av * bv;
-			}
-			float *cv = &c[i + (long)j * ldc];
-			*cv = *beta == 0 ? (float)(*alpha * s) : (float)(*alpha * s + *beta * *cv);
-		}
+	gemm(ta, tb, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);
 	return SUCCESS;
 }
+#ifndef NO_SGEMM_BATCHED
+/* The strides and batch count of the last cublasSgemmStridedBatched call
+   (its other arguments are in last, as for cublasSgemm_v2), and the number
+   of such calls. */
+static long last_batched[4], batched_calls;
+int cublasSgemmStridedBatched(struct handle *h, int ta, int tb, int m, int n, int k, const float *alpha,
+	const float *a, int lda, long long sa, const float *b, int ldb, long long sb, const float *beta,
+	float *c, int ldc, long long sc, int batch) {
+	if (check(h)) return NOT_INITIALIZED;
+	if (fail_status) { int r = fail_status; fail_status = 0; return r; }
+	long args[12] = {ta, tb, m, n, k, lda, ldb, ldc, h->math, 0, 0, 0};
+	memcpy(last.args, args, sizeof args);
+	last.alpha = *alpha; last.beta = *beta; last.stream = h->stream; last.a = (void *)a; last.b = (void *)b; last.c = c;
+	last_batched[0] = sa; last_batched[1] = sb; last_batched[2] = sc; last_batched[3] = batch;
+	batched_calls++;
+	if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1) || m < 0 || n < 0 || k < 0 || batch < 0) return INVALID_VALUE;
+	if (lda < maxi(1, ta ? k : m) || ldb < maxi(1, tb ? n : k) || ldc < maxi(1, m)) return INVALID_VALUE;
+	flush(h->stream);
+	for (int i = 0; i < batch; i++)
+		gemm(ta, tb, m, n, k, *alpha, a + i * sa, lda, b + i * sb, ldb, *beta, c + i * sc, ldc);
+	return SUCCESS;
+}
+/* out: strideA, strideB, strideC, batch of the last batched call (as
+   cuBLAS saw them: operands swapped); returns the number of such calls. */
+long fake_cublas_last_batched(long *out) {
+	memcpy(out, last_batched, sizeof last_batched);
+	return batched_calls;
+}
+#endif
 /* args: transa, transb, m, n, k, lda, ldb, ldc, math mode; then alpha,
    beta and the pointers; returns the live handles. */
 long fake_cublas_last(long *args, float *ab, void **ptrs) {
