@@ -16,8 +16,10 @@
 // outputs live in the layer's own buffers (grown with the batch), Backward
 // accumulates into the arena's gradients and returns dL/dx, or a nil Tensor
 // for a layer without an input gradient. Builder.Layer makes the twin of a
-// host layer: Dense, Conv2D (im2col + SGEMM per sample, 1×1 stride-1
-// convolutions straight from the input), ConvTranspose2D, BatchNorm
+// host layer: Dense, Conv2D (the batch per launch: batched im2col, one
+// strided-batched SGEMM, per-sample weight gradients summed on the
+// device, batched col2im; chunks under 64 Mi floats of columns; 1×1
+// stride-1 convolutions straight from the input), ConvTranspose2D, BatchNorm
 // (fused activation, running statistics on the device, HostSyncer), the
 // element-wise activations and Softmax, Dropout (the host layer makes
 // the mask, so the masks are the CPU's bit for bit), MaxPool2D, Upsample2D,
