@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,35 +43,6 @@ func emulatedDriverEnv(t *testing.T) []string {
 		t.Fatalf("building the kernel emulator: %v", err)
 	}
 	return []string{gpu.LibEnv + "=" + cuda, gpu.NVRTCLibEnv + "=" + nvrtc, gpu.CUBLASLibEnv + "=" + cublas}
-}
-
-// runBinaryEnv is runBinary with extra environment variables (KEY=value)
-// after the scrubbed environment.
-func runBinaryEnv(t *testing.T, bin string, timeout time.Duration, env []string, args ...string) (code int, out string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = repoRoot(t)
-	cmd.Env = append(scrubbedEnv(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("scibench %v: timed out after %v\n%s", args, timeout, buf.String())
-	}
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // leave nothing behind
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), buf.String()
-	} else if err != nil {
-		t.Fatalf("scibench %v: %v", args, err)
-	}
-	return 0, buf.String()
 }
 
 // fakeDevices are the names `scibench run` reports for the fake libcuda's

@@ -21,11 +21,18 @@ import (
 // group (launcher and workers) is killed when it expires.
 func runBinary(t *testing.T, bin string, timeout time.Duration, args ...string) (code int, out string) {
 	t.Helper()
+	return runBinaryEnv(t, bin, timeout, nil, args...)
+}
+
+// runBinaryEnv is runBinary with extra environment variables (KEY=value)
+// after the scrubbed environment.
+func runBinaryEnv(t *testing.T, bin string, timeout time.Duration, env []string, args ...string) (code int, out string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = repoRoot(t)
-	cmd.Env = scrubbedEnv()
+	cmd.Env = append(scrubbedEnv(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second

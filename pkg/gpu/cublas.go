@@ -199,86 +199,7 @@ func ptrOf(b *Buffer) Ptr {
 // (Buffer.At): each matrix must lie within its buffer.
 func (b *Blas) SgemmPtr(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda int, bm Ptr, ldb int,
 	beta float32, cm Ptr, ldc int) error {
-	c := b.c
-	if err := c.own("cuBLAS handle", b); err != nil {
-		return err
-	}
-	if err := c.own("stream of the cuBLAS handle", b.s); err != nil {
-		return err
-	}
-	shape := fmt.Sprintf("sgemm transA=%v transB=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", transA, transB, m, n, k, lda, ldb, ldc)
-	bad := func(why string) error { return fmt.Errorf("gpu: %s: %s: %s", c.where(), shape, why) }
-	if m < 0 || n < 0 || k < 0 {
-		return bad("negative size")
-	}
-	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 {
-		return bad("size or stride above 2³¹−1")
-	}
-	ar, ac := m, k // A as stored (row-major)
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	switch {
-	case lda < max(1, ac):
-		return bad(fmt.Sprintf("lda %d < %d columns of A", lda, ac))
-	case ldb < max(1, bc):
-		return bad(fmt.Sprintf("ldb %d < %d columns of B", ldb, bc))
-	case ldc < max(1, n):
-		return bad(fmt.Sprintf("ldc %d < %d columns of C", ldc, n))
-	}
-	for _, x := range []struct {
-		name       string
-		p          Ptr
-		rows, cols int
-		ld         int
-	}{{"A", a, ar, ac, lda}, {"B", bm, br, bc, ldb}, {"C", cm, m, n, ldc}} {
-		span := matrixSpan(x.rows, x.cols, x.ld)
-		if span == 0 && x.p.b == nil {
-			continue // an empty matrix may be nil
-		}
-		if err := c.own("matrix "+x.name, x.p.b); err != nil {
-			return err
-		}
-		if x.p.off < 0 || x.p.off%4 != 0 {
-			return bad(fmt.Sprintf("%s starts at byte %d of its buffer (not a float32 boundary)", x.name, x.p.off))
-		}
-		if x.p.off+4*span > x.p.b.size {
-			return bad(fmt.Sprintf("%s (%d×%d, ld %d) needs %d bytes, the buffer has %d from byte %d", x.name, x.rows, x.cols, x.ld, 4*span, x.p.b.size-x.p.off, x.p.off))
-		}
-	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	opA, opB := int32(cublasOpN), int32(cublasOpN)
-	if transA {
-		opA = cublasOpT
-	}
-	if transB {
-		opB = cublasOpT
-	}
-	addr := func(p Ptr) uint64 {
-		if p.b == nil {
-			return 0
-		}
-		return p.b.ptr + uint64(p.off)
-	}
-	if err := c.enter(); err != nil {
-		return err
-	}
-	defer c.exit()
-	scal := [2]float32{alpha, beta}
-	var pin runtime.Pinner
-	pin.Pin(&scal[0])
-	defer pin.Unpin()
-	if r := b.api.sgemm(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0], addr(bm), int32(ldb), addr(a), int32(lda),
-		&scal[1], addr(cm), int32(ldc)); r != cublasSuccess {
-		return fmt.Errorf("%w: %s: %s: %w", ErrCUBLAS, c.where(), shape, &CUBLASError{Call: "cublasSgemm_v2", Status: int(r)})
-	}
-	return nil
+	return b.gemm(false, transA, transB, m, n, k, alpha, a, lda, 0, bm, ldb, 0, beta, cm, ldc, 0, 1)
 }
 
 const maxInt32 = 1<<31 - 1
@@ -299,6 +220,13 @@ func (b *Blas) StridedBatched() bool { return b.api.sgemmStridedBatched != nil }
 // error wraps ErrNoStridedBatched and nothing is queued.
 func (b *Blas) SgemmStridedBatched(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda, strideA int,
 	bm Ptr, ldb, strideB int, beta float32, cm Ptr, ldc, strideC int, batch int) error {
+	return b.gemm(true, transA, transB, m, n, k, alpha, a, lda, strideA, bm, ldb, strideB, beta, cm, ldc, strideC, batch)
+}
+
+// gemm checks and queues one SGEMM (batched: cublasSgemmStridedBatched
+// over batch entries; else cublasSgemm_v2, strides 0 and batch 1).
+func (b *Blas) gemm(batched, transA, transB bool, m, n, k int, alpha float32, a Ptr, lda, strideA int,
+	bm Ptr, ldb, strideB int, beta float32, cm Ptr, ldc, strideC int, batch int) error {
 	c := b.c
 	if err := c.own("cuBLAS handle", b); err != nil {
 		return err
@@ -306,10 +234,13 @@ func (b *Blas) SgemmStridedBatched(transA, transB bool, m, n, k int, alpha float
 	if err := c.own("stream of the cuBLAS handle", b.s); err != nil {
 		return err
 	}
-	shape := fmt.Sprintf("sgemm strided batched transA=%v transB=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d strides %d,%d,%d batch=%d",
-		transA, transB, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, batch)
+	shape := fmt.Sprintf("sgemm transA=%v transB=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d", transA, transB, m, n, k, lda, ldb, ldc)
+	if batched {
+		shape = fmt.Sprintf("sgemm strided batched transA=%v transB=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d strides %d,%d,%d batch=%d",
+			transA, transB, m, n, k, lda, ldb, ldc, strideA, strideB, strideC, batch)
+	}
 	bad := func(why string) error { return fmt.Errorf("gpu: %s: %s: %s", c.where(), shape, why) }
-	if b.api.sgemmStridedBatched == nil {
+	if batched && b.api.sgemmStridedBatched == nil {
 		return fmt.Errorf("%w: %s: %s: %s has no cublasSgemmStridedBatched", ErrNoStridedBatched, c.where(), shape, b.api.lib)
 	}
 	if m < 0 || n < 0 || k < 0 || batch < 0 {
@@ -319,7 +250,10 @@ func (b *Blas) SgemmStridedBatched(transA, transB bool, m, n, k int, alpha float
 		return bad("negative stride")
 	}
 	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 || batch > maxInt32 {
-		return bad("size, leading dimension or batch above 2³¹−1")
+		if batched {
+			return bad("size, leading dimension or batch above 2³¹−1")
+		}
+		return bad("size or stride above 2³¹−1")
 	}
 	ar, ac := m, k // A as stored (row-major)
 	if transA {
@@ -367,6 +301,10 @@ func (b *Blas) SgemmStridedBatched(transA, transB bool, m, n, k int, alpha float
 			return bad(fmt.Sprintf("stride of %s overflows", x.name))
 		}
 		if need := 4 * (last + span); x.p.off+need > x.p.b.size {
+			if !batched {
+				return bad(fmt.Sprintf("%s (%d×%d, ld %d) needs %d bytes, the buffer has %d from byte %d",
+					x.name, x.rows, x.cols, x.ld, need, x.p.b.size-x.p.off, x.p.off))
+			}
 			return bad(fmt.Sprintf("%s of entry %d (%d×%d, ld %d, from element %d) needs %d bytes, the buffer has %d from byte %d",
 				x.name, batch-1, x.rows, x.cols, x.ld, last, need, x.p.b.size-x.p.off, x.p.off))
 		}
@@ -395,10 +333,19 @@ func (b *Blas) SgemmStridedBatched(transA, transB bool, m, n, k int, alpha float
 	var pin runtime.Pinner
 	pin.Pin(&scal[0])
 	defer pin.Unpin()
-	if r := b.api.sgemmStridedBatched(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0],
-		addr(bm), int32(ldb), int64(strideB), addr(a), int32(lda), int64(strideA),
-		&scal[1], addr(cm), int32(ldc), int64(strideC), int32(batch)); r != cublasSuccess {
-		return fmt.Errorf("%w: %s: %s: %w", ErrCUBLAS, c.where(), shape, &CUBLASError{Call: "cublasSgemmStridedBatched", Status: int(r)})
+	var r int32
+	call := "cublasSgemm_v2"
+	if batched {
+		call = "cublasSgemmStridedBatched"
+		r = b.api.sgemmStridedBatched(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0],
+			addr(bm), int32(ldb), int64(strideB), addr(a), int32(lda), int64(strideA),
+			&scal[1], addr(cm), int32(ldc), int64(strideC), int32(batch))
+	} else {
+		r = b.api.sgemm(b.h, opB, opA, int32(n), int32(m), int32(k), &scal[0], addr(bm), int32(ldb), addr(a), int32(lda),
+			&scal[1], addr(cm), int32(ldc))
+	}
+	if r != cublasSuccess {
+		return fmt.Errorf("%w: %s: %s: %w", ErrCUBLAS, c.where(), shape, &CUBLASError{Call: call, Status: int(r)})
 	}
 	return nil
 }
