@@ -827,12 +827,7 @@ func deviceSummary(devs []string) string {
 // visible GPUs as its only one: CUDA_VISIBLE_DEVICES set to the r-th entry
 // of the launcher's own list (visible, when set) or to r.
 func bindDevices(visible string, n int) func(int) []string {
-	var ids []string
-	for _, id := range strings.Split(visible, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, id)
-		}
-	}
+	ids := gpu.VisibleDevices(visible)
 	return func(r int) []string {
 		id := strconv.Itoa(r % n)
 		if len(ids) > 0 {

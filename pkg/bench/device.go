@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/scibench/scibench/pkg/gpu"
 	"github.com/scibench/scibench/pkg/gpu/gpunn"
@@ -51,7 +50,7 @@ func UseDevice(ctx context.Context, mode string, run *Run, env Env, localRank in
 		return "", nil, fmt.Errorf("%w: the %T task has no GPU engine", ErrDevice, run.Task)
 	}
 	hostOpt, ok := run.Optimizer.(optim.Optimizer)
-	if !ok && mode != DeviceCPU {
+	if !ok {
 		return "", nil, fmt.Errorf("%w: optimizer %s has no GPU twin", ErrDevice, run.Optimizer.Name())
 	}
 	e, name, closeEngine, err := OpenEngine(mode, localRank, env.Logger)
@@ -164,13 +163,7 @@ func OpenEngine(mode string, localRank int, log *slog.Logger) (*gpunn.Engine, st
 // (visible) when that is set, so that workers bound to one GPU each name
 // different ones, else the index itself.
 func deviceID(visible string, index int) string {
-	var ids []string
-	for _, id := range strings.Split(visible, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, id)
-		}
-	}
-	if index >= 0 && index < len(ids) {
+	if ids := gpu.VisibleDevices(visible); index >= 0 && index < len(ids) {
 		return ids[index]
 	}
 	return strconv.Itoa(index)

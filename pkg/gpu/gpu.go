@@ -285,3 +285,16 @@ func selectFrom(devs []Device, localRank int) (Device, error) {
 	}
 	return devs[localRank%len(devs)], nil
 }
+
+// VisibleDevices splits a CUDA_VISIBLE_DEVICES value into its entries
+// (ordinals or UUIDs, spaces trimmed, empty entries dropped); nil when it
+// is unset or empty.
+func VisibleDevices(value string) []string {
+	var ids []string
+	for _, id := range strings.Split(value, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

@@ -155,10 +155,7 @@ func TestConv2DMatchesCPU(t *testing.T) {
 			}
 			ha.Build()
 			randomize(ha, rng)
-			ga, err := e.NewArena(context.Background(), ha)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ga := mustArena(t, e, ha)
 			dev, err := e.NewConv2D(ga, host)
 			if err != nil {
 				t.Fatal(err)
@@ -184,10 +181,7 @@ func newConvPair(t *testing.T, e *Engine, rng *rand.Rand, name string, cfg nn.Co
 	}
 	ha.Build()
 	randomize(ha, rng)
-	ga, err := e.NewArena(context.Background(), ha)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := mustArena(t, e, ha)
 	dev, err := e.NewConv2D(ga, host)
 	if err != nil {
 		t.Fatal(err)
@@ -354,10 +348,7 @@ func TestConvTranspose2DMatchesCPU(t *testing.T) {
 			}
 			ha.Build()
 			randomize(ha, rng)
-			ga, err := e.NewArena(context.Background(), ha)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ga := mustArena(t, e, ha)
 			dev, err := e.NewConvTranspose2D(ga, host)
 			if err != nil {
 				t.Fatal(err)
@@ -451,10 +442,7 @@ func TestConvBadInputIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	ha.Build()
-	ga, err := e.NewArena(context.Background(), ha)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := mustArena(t, e, ha)
 	conv, err := e.NewConv2D(ga, host)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/scibench/scibench/pkg/gpu"
+	"github.com/scibench/scibench/pkg/nn"
 	"github.com/scibench/scibench/pkg/tensor"
 )
 
@@ -107,4 +108,14 @@ func fromDevice(t *testing.T, e *Engine, x Tensor) []float32 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// mustArena uploads the built host arena ha into a device Arena of e.
+func mustArena(t *testing.T, e *Engine, ha *nn.Arena) *Arena {
+	t.Helper()
+	a, err := e.NewArena(context.Background(), ha)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -88,10 +88,7 @@ func TestBatchNormMatchesCPU(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(ci), 9))
 			c := tc.shape[1]
 			ref, twin, ra, ta := bnPair(t, uint64(ci), c, tc.act)
-			ga, err := e.NewArena(ctx, ta)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ga := mustArena(t, e, ta)
 			l, err := e.NewBatchNorm(ga, twin)
 			if err != nil {
 				t.Fatal(err)
@@ -322,13 +319,9 @@ func TestMergeMatchesCPU(t *testing.T) {
 // TestLayerErrors checks that bad shapes and calls out of order are errors
 // naming the layer and the device.
 func TestLayerErrors(t *testing.T) {
-	ctx := context.Background()
 	e := newTestEngine(t)
 	_, twin, _, ta := bnPair(t, 1, 3, nn.Linear)
-	ga, err := e.NewArena(ctx, ta)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := mustArena(t, e, ta)
 	bn, err := e.NewBatchNorm(ga, twin)
 	if err != nil {
 		t.Fatal(err)

@@ -73,10 +73,7 @@ func lstmBoth(t *testing.T, cfg Config, c lstmCase, seed uint64) {
 		}
 	}
 	e := guarded(t, cfg)
-	ga, err := e.NewArena(ctx, arena)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := mustArena(t, e, arena)
 	dev, err := e.NewLSTM(ga, host)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +176,6 @@ func compareVec(t *testing.T, what string, got, want []float32) {
 // and the device.
 func TestLSTMErrorsEmulated(t *testing.T) {
 	cfg := emulated(t)
-	ctx := context.Background()
 	arena := nn.NewArena()
 	host := nn.NewLSTM(arena, "lstmE", nn.DefaultLSTMConfig(3, 4), rand.New(rand.NewPCG(1, 2)))
 	arena.Build()
@@ -188,10 +184,7 @@ func TestLSTMErrorsEmulated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Free()
-	ga, err := e.NewArena(ctx, arena)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := mustArena(t, e, arena)
 	l, err := e.NewLSTM(ga, host)
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +224,6 @@ func TestLSTMErrorsEmulated(t *testing.T) {
 // zero) while a keyed pass repeats its mask.
 func TestLSTMUnkeyedMasksEmulated(t *testing.T) {
 	cfg := emulated(t)
-	ctx := context.Background()
 	arena := nn.NewArena()
 	lc := nn.DefaultLSTMConfig(3, 4)
 	lc.Dropout, lc.ReturnSequences = 0.5, true
@@ -243,10 +235,7 @@ func TestLSTMUnkeyedMasksEmulated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Free()
-	ga, err := e.NewArena(ctx, arena)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ga := mustArena(t, e, arena)
 	l, err := e.NewLSTM(ga, host)
 	if err != nil {
 		t.Fatal(err)
